@@ -1,0 +1,1 @@
+"""The checks of each exercise, declared as data in one module per exercise."""

@@ -1,0 +1,104 @@
+"""What a check is: which student name it uses, on which inputs, judged how.
+
+A check builds its probes from a seed: each probe is one call for the child
+(with inputs encoded as plain data) plus the expectation computed here, in
+the trusted process, from the references or torch.autograd. Known wrong
+answers (variants) can ride along so that feedback can name the mistake.
+"""
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from grader.harness.codec import tensor_payload
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A known wrong answer for the same inputs, and the hint it earns."""
+
+    expected: Any  # an expectation from grader.compare, or a judge function
+    hint: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call the child makes, and what the grader expects back.
+
+    expected is an expectation (grader.compare.Tensor, Number, Seq, Map) or a
+    function received -> Mismatch | None for judgements that need the
+    references (e.g. a gate's truth table from the student's weights).
+    """
+
+    call: dict
+    shows: str  # how the call reads in feedback, e.g. "step(0.0)"
+    expected: Any
+    variants: tuple = ()
+    no_warnings: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    exercise: str
+    points: float
+    visibility: str  # "public" or "hidden"
+    description: str  # what is checked, one line, safe to show for hidden checks
+    target: str  # the student name the check uses
+    make_probes: Callable  # (references, numpy Generator) -> list[Probe]
+    stage_hints: dict = field(default_factory=dict)  # mismatch stage -> hint
+
+
+def seed_for(check_id: str, base_seed: int = 0) -> int:
+    """A stable seed per check: public checks use base 0, hidden ones a per-student base."""
+    return zlib.crc32(f"{base_seed}:{check_id}".encode())
+
+
+def encode_input(value):
+    """Trusted input -> plain data for the child (see codec.decode_input)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return tensor_payload(value.detach().to(torch.float64).numpy(), str(value.dtype).replace("torch.", ""))
+    if isinstance(value, np.ndarray):
+        return tensor_payload(value, str(value.dtype))
+    if isinstance(value, tuple):
+        return {"tuple": [encode_input(item) for item in value]}
+    if isinstance(value, list):
+        return [encode_input(item) for item in value]
+    if isinstance(value, dict):
+        return {key: encode_input(item) for key, item in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": str(value)}
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    raise TypeError(f"cannot send {type(value).__name__} to the child")
+
+
+def call(name, *args, bans=(), **kwargs):
+    """A plain function call on the student's module."""
+    return {"kind": "call", "name": name, "args": [encode_input(a) for a in args],
+            "kwargs": {key: encode_input(v) for key, v in kwargs.items()}, "bans": list(bans)}
+
+
+def show_value(value, limit=8):
+    """Short text for an input value in public feedback."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if value.numel() <= limit:
+            text = np.array2string(value.detach().to(torch.float64).numpy(), precision=4, separator=", ")
+            text = text.replace("\n", "")
+            return f"tensor({text}, dtype={str(value.dtype).replace('torch.', '')})"
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(show_value(item, limit) for item in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return repr(value)
+
+
+def shows(name, *args, **kwargs):
+    parts = [show_value(arg) for arg in args] + [f"{key}={show_value(value)}" for key, value in kwargs.items()]
+    return f"{name}({', '.join(parts)})"

@@ -1,0 +1,196 @@
+"""Checks for chain_rule.py: e = (a + b)(b + 1) by hand, and the Value class."""
+import math
+
+import torch
+
+from grader.checks.base import Check, Probe, Variant, call, shows
+from grader.compare import Map, Number, Seq
+
+MISSING_PATH = "b reaches e along two paths (through c and through d): de/db is the sum of both products."
+SWAPPED = "For e = c * d, the derivative along the edge from c is the other factor, d (and from d it is c)."
+
+SYMBOLS = {"add": "+", "sub": "-", "mul": "*"}
+OPERATIONS = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y}
+
+
+def _program_text(program, with_backward):
+    lines = []
+    for k, step in enumerate(program):
+        op = step[0]
+        if op == "leaf":
+            text = f"Value({step[1]!r})"
+        elif op in SYMBOLS:
+            text = f"n{step[1]} {SYMBOLS[op]} n{step[2]}"
+        elif op.startswith("r") and op.endswith("_const"):
+            text = f"{step[1]!r} {SYMBOLS[op[1:-6]]} n{step[2]}"
+        elif op.endswith("_const"):
+            text = f"n{step[1]} {SYMBOLS[op[:-6]]} {step[2]!r}"
+        elif op == "neg":
+            text = f"-n{step[1]}"
+        elif op == "pow":
+            text = f"n{step[1]} ** {step[2]!r}"
+        else:
+            text = f"n{step[1]}.{op}()"
+        lines.append(f"n{k} = {text}")
+    if with_backward:
+        lines.append(f"n{len(program) - 1}.backward()")
+    return "; ".join(lines)
+
+
+def evaluate_graph(program, with_backward=True):
+    """Each node's data and grad with torch.autograd in float64 (the oracle)."""
+    nodes = []
+    for step in program:
+        op = step[0]
+        if op == "leaf":
+            node = torch.tensor(float(step[1]), dtype=torch.float64, requires_grad=True)
+        elif op in OPERATIONS:
+            node = OPERATIONS[op](nodes[step[1]], nodes[step[2]])
+        elif op.startswith("r") and op.endswith("_const"):
+            node = OPERATIONS[op[1:-6]](step[1], nodes[step[2]])
+        elif op.endswith("_const"):
+            node = OPERATIONS[op[:-6]](nodes[step[1]], step[2])
+        elif op == "neg":
+            node = -nodes[step[1]]
+        elif op == "pow":
+            node = nodes[step[1]] ** step[2]
+        elif op == "exp":
+            node = torch.exp(nodes[step[1]])
+        else:
+            node = torch.sigmoid(nodes[step[1]])
+        if not node.is_leaf:
+            node.retain_grad()
+        nodes.append(node)
+    data = [node.item() for node in nodes]
+    if not with_backward:
+        return data, None
+    nodes[-1].backward()
+    return data, [0.0 if node.grad is None else node.grad.item() for node in nodes]
+
+
+def _graph_probe(program, with_backward=True, variants=()):
+    data, grads = evaluate_graph(program, with_backward)
+    expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name="list of node values")}
+    if with_backward:
+        expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name="list of node gradients")
+    return Probe({"kind": "graph", "name": "Value", "program": program, "backward": with_backward},
+                 _program_text(program, with_backward), Map(expected), variants=variants)
+
+
+E_GRAPH = [["leaf", 2.0], ["leaf", 1.0], ["add", 0, 1], ["add_const", 1, 1.0], ["mul", 2, 3]]
+
+
+def _forward_probes(refs, rng):
+    probes = []
+    for a, b in ((2.0, 1.0), (-1.5, 3.0)):
+        values = refs.chain_rule.forward(a, b)
+        probes.append(Probe(call("forward", a, b), shows("forward", a, b),
+                            Map({key: Number(float(values[key])) for key in ("c", "d", "e")})))
+    return probes
+
+
+def _local_probes(refs, rng):
+    probes = []
+    for a, b in ((2.0, 1.0), (0.5, -2.0)):
+        grads = refs.chain_rule.local_grads(a, b)
+        swapped = dict(grads, **{"de/dc": grads["de/dd"], "de/dd": grads["de/dc"]})
+        probes.append(Probe(call("local_grads", a, b), shows("local_grads", a, b),
+                            Map({key: Number(float(value)) for key, value in grads.items()}),
+                            variants=(Variant(Map({key: Number(float(v)) for key, v in swapped.items()}), SWAPPED),)))
+    return probes
+
+
+def _autograd_backward(a, b):
+    ta = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    ((ta + tb) * (tb + 1)).backward()
+    return ta.grad.item(), tb.grad.item()
+
+
+def _backward_probe(a, b):
+    da, db = _autograd_backward(a, b)
+    one_path = [Variant(Seq((Number(da), Number(value))), MISSING_PATH) for value in (b + 1, a + b)]
+    return Probe(call("backward", a, b), shows("backward", a, b), Seq((Number(da), Number(db)), name="pair"),
+                 variants=tuple(one_path))
+
+
+def _backward_probes(refs, rng):
+    return [_backward_probe(2.0, 1.0), _backward_probe(-3.0, 0.5)]
+
+
+def _hidden_backward_probes(refs, rng):
+    return [_backward_probe(float(rng.uniform(-10, 10)), float(rng.uniform(-10, 10))) for _ in range(3)]
+
+
+def _value_ops_probes(refs, rng):
+    programs = [
+        [["leaf", 2.0], ["leaf", -3.0], ["add", 0, 1], ["sub", 0, 1], ["mul", 0, 1], ["neg", 1]],
+        [["leaf", 1.5], ["add_const", 0, 2.0], ["radd_const", 2.0, 0], ["sub_const", 0, 0.5], ["rsub_const", 4.0, 0],
+         ["mul_const", 0, 3.0], ["rmul_const", -2.0, 0]],
+        [["leaf", 0.5], ["pow", 0, 2], ["pow", 0, 3], ["pow", 0, -1], ["exp", 0], ["sigmoid", 0]],
+    ]
+    return [_graph_probe(program, with_backward=False) for program in programs]
+
+
+def _value_backward_probes(refs, rng):
+    shared = [["leaf", 0.5], ["leaf", -1.25], ["mul", 0, 1], ["mul", 2, 2], ["exp", 2], ["add", 3, 4],
+              ["sigmoid", 5], ["mul", 6, 2]]
+    every_op = [["leaf", 1.5], ["leaf", 0.75], ["sub", 0, 1], ["pow", 2, 3], ["rsub_const", 2.0, 3], ["neg", 4],
+                ["sigmoid", 5], ["exp", 1], ["rmul_const", 3.0, 7], ["add", 6, 8], ["sub_const", 9, 1.0],
+                ["radd_const", 0.5, 10]]
+    return [_graph_probe(E_GRAPH), _graph_probe(shared), _graph_probe(every_op)]
+
+
+def random_program(rng, size):
+    """A random graph of about `size` nodes with reused inner nodes and bounded values."""
+    program, values = [], []
+    for _ in range(int(rng.integers(2, 5))):
+        value = float(rng.uniform(-10, 10))
+        program.append(["leaf", value])
+        values.append(value)
+    while len(program) < size:
+        recent = max(0, len(program) - 6)
+        i, j = int(rng.integers(recent, len(program))), int(rng.integers(0, len(program)))
+        op = str(rng.choice(["add", "sub", "mul", "add_const", "rmul_const", "rsub_const", "neg", "pow", "exp", "sigmoid"]))
+        x, y = values[i], values[j]
+        constant = round(float(rng.uniform(-3, 3)), 3)
+        if op in OPERATIONS:
+            step, value = [op, i, j], OPERATIONS[op](x, y)
+        elif op == "add_const":
+            step, value = [op, i, constant], x + constant
+        elif op in ("rmul_const", "rsub_const"):
+            step, value = [op, constant, i], OPERATIONS[op[1:-6]](constant, x)
+        elif op == "neg":
+            step, value = [op, i], -x
+        elif op == "pow" and abs(x) <= 3:
+            exponent = int(rng.choice([2, 3]))
+            step, value = [op, i, exponent], x**exponent
+        elif op == "exp" and abs(x) <= 3:
+            step, value = [op, i], math.exp(x)
+        else:
+            step, value = ["sigmoid", i], 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+        program.append(step)
+        values.append(value)
+        if abs(value) > 10:
+            program.append(["sigmoid", len(program) - 1])
+            values.append(1 / (1 + math.exp(-value)) if value >= 0 else math.exp(value) / (1 + math.exp(value)))
+    return program
+
+
+def _hidden_value_probes(refs, rng):
+    return [_graph_probe(random_program(rng, size)) for size in (12, 40, 200)]
+
+
+CHECKS = (
+    Check("chain_rule.forward", "chain_rule", 2, "public", "forward gives c, d and e", "forward", _forward_probes),
+    Check("chain_rule.local_grads", "chain_rule", 3, "public", "local_grads gives the derivative along each edge",
+          "local_grads", _local_probes),
+    Check("chain_rule.backward", "chain_rule", 3, "public", "backward gives (de/da, de/db) by the chain rule", "backward", _backward_probes),
+    Check("chain_rule.backward_hidden", "chain_rule", 2, "hidden", "backward at random points, against torch.autograd",
+          "backward", _hidden_backward_probes),
+    Check("chain_rule.value_ops", "chain_rule", 4, "public", "Value operations compute the right data", "Value", _value_ops_probes),
+    Check("chain_rule.value_backward", "chain_rule", 3, "public", "Value.backward gives every node's gradient, shared nodes included",
+          "Value", _value_backward_probes),
+    Check("chain_rule.value_hidden", "chain_rule", 3, "hidden", "Value.backward on random graphs up to 200 nodes with shared inner nodes",
+          "Value", _hidden_value_probes),
+)

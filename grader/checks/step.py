@@ -1,0 +1,58 @@
+"""Checks for step.py: the step activation."""
+import torch
+
+from grader.checks.base import Check, Probe, Variant, call, shows
+from grader.compare import Number, Tensor
+
+AT_ZERO = "At z == 0 the step is 0: only strictly positive inputs fire."
+AS_FLOAT = ("A comparison such as z > 0 gives a bool tensor; the step must hand back "
+            "floating-point 1.0 and 0.0 in the input's dtype.")
+
+
+def _scalar_probes(refs, rng):
+    probes = []
+    for z in (-2, -0.5, 0, 0.0, -0.0, 1e-9, 3, 2.5):
+        probes.append(Probe(call("step", z), shows("step", z), Number(refs.step.step(z), python_only=True),
+                            variants=(Variant(Number(1 if z >= 0 else 0), AT_ZERO),)))
+    return probes
+
+
+def _tensor_probe(refs, z):
+    expected = refs.step.step(z)
+    return Probe(call("step", z), shows("step", z),
+                 Tensor(expected.numpy(), dtype=str(expected.dtype).replace("torch.", ""), atol=0, rtol=0),
+                 variants=(Variant(Tensor((z >= 0).double().numpy(), atol=0, rtol=0), AT_ZERO),))
+
+
+def _tensor_probes(refs, rng):
+    z64 = torch.tensor([[-1.5, 0.0, 2.0, 0.25], [3.0, -0.0, -7.0, 1e-12]], dtype=torch.float64)
+    z32 = torch.tensor([0.5, -0.5, 0.0, 4.0, -1e-6], dtype=torch.float32)
+    return [_tensor_probe(refs, z64), _tensor_probe(refs, z32)]
+
+
+def _integer_probes(refs, rng):
+    z = torch.tensor([-2, -1, 0, 1, 2], dtype=torch.int64)
+    return [Probe(call("step", z), shows("step", z), Tensor(refs.step.step(z).numpy(), floating=True, atol=0, rtol=0),
+                  variants=(Variant(Tensor((z >= 0).double().numpy(), atol=0, rtol=0), AT_ZERO),))]
+
+
+def _hidden_probes(refs, rng):
+    probes = []
+    for dtype in (torch.float64, torch.float32):
+        shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 4))))
+        values = torch.from_numpy(rng.normal(size=shape)).to(dtype)
+        values = torch.where(torch.from_numpy(rng.random(shape) < 0.2), torch.zeros((), dtype=dtype), values)
+        values.view(-1)[0] = float("nan")
+        probes.append(_tensor_probe(refs, values))
+    return probes
+
+
+CHECKS = (
+    Check("step.scalar", "step", 2, "public", "step on Python numbers returns 1 or 0", "step", _scalar_probes),
+    Check("step.tensor", "step", 3, "public", "step on tensors keeps shape and floating dtype", "step",
+          _tensor_probes, stage_hints={"dtype": AS_FLOAT, "type": AS_FLOAT}),
+    Check("step.integer_input", "step", 2, "public", "step on an integer tensor gives floating 1.0 and 0.0",
+          "step", _integer_probes, stage_hints={"dtype": AS_FLOAT}),
+    Check("step.hidden", "step", 3, "hidden", "step on random tensors, with zeros and NaN, in float32 and float64",
+          "step", _hidden_probes, stage_hints={"dtype": AS_FLOAT}),
+)

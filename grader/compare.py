@@ -1,0 +1,257 @@
+"""Compare what the child sent back with what the references expect.
+
+Received values are decoded from untrusted JSON into plain numpy data; this
+module never calls a method of a student object (it never sees one). The
+comparison goes coarse to fine: type, then shape, then dtype, then values,
+and stops at the first mismatch, which it describes.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader.harness.codec import decode_tensor_info, read_float
+
+FLOATING = {"float16", "bfloat16", "float32", "float64"}
+NUMBER_TYPES = {"int", "float", "bool"}
+
+
+# ---- received values -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReceivedArray:
+    values: np.ndarray
+    dtype: str
+    source: str  # "tensor" or "numpy"
+    requires_grad: bool = False
+
+    def describe(self):
+        kind = "tensor" if self.source == "tensor" else "NumPy array"
+        return f"a {kind} of shape {tuple(self.values.shape)} and dtype {self.dtype}"
+
+
+@dataclass(frozen=True)
+class ReceivedNumber:
+    value: float
+    type: str
+
+    def describe(self):
+        return f"a Python {self.type}" if self.type in NUMBER_TYPES else f"a {self.type}"
+
+
+@dataclass(frozen=True)
+class ReceivedObject:
+    type: str
+
+    def describe(self):
+        return f"an object of type {self.type}"
+
+
+class DecodeError(ValueError):
+    """The child's result is malformed."""
+
+
+def decode(payload, depth=0):
+    """Untrusted encoded value -> ReceivedArray/Number/Object, list, tuple, dict or None."""
+    if depth > 10 or not isinstance(payload, dict) or len(payload) > 4 and "mapping" not in payload:
+        raise DecodeError("malformed value")
+    try:
+        if "tensor" in payload and "object" not in payload:
+            values, dtype = decode_tensor_info(payload["tensor"])
+            return ReceivedArray(values, dtype, "tensor", bool(payload["tensor"].get("requires_grad")))
+        if "array" in payload:
+            values, dtype = decode_tensor_info(payload["array"])
+            return ReceivedArray(values, dtype, "numpy")
+        if "number" in payload:
+            return ReceivedNumber(read_float(payload["number"]), str(payload.get("type", "number"))[:40])
+        if "sequence" in payload:
+            items = payload["sequence"]
+            if not isinstance(items, list):
+                raise DecodeError("malformed sequence")
+            decoded = [decode(item, depth + 1) for item in items]
+            return tuple(decoded) if payload.get("type") == "tuple" else decoded
+        if "mapping" in payload:
+            items = payload["mapping"]
+            if not isinstance(items, dict):
+                raise DecodeError("malformed mapping")
+            return {str(key)[:100]: decode(value, depth + 1) for key, value in items.items()}
+        if "none" in payload:
+            return None
+        if "object" in payload:
+            return ReceivedObject(str(payload["object"])[:120])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecodeError(f"malformed value: {exc}") from None
+    raise DecodeError("malformed value")
+
+
+def describe(received):
+    if received is None:
+        return "None"
+    if isinstance(received, list):
+        return f"a list of {len(received)} items"
+    if isinstance(received, tuple):
+        return f"a tuple of {len(received)} items"
+    if isinstance(received, dict):
+        return f"a dict with keys {sorted(received)[:8]}"
+    return received.describe()
+
+
+# ---- expectations ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tensor:
+    """Expect an array of these values and shape.
+
+    dtype: required dtype of a tensor/ndarray result (None: any); floating:
+    any floating dtype is required (used for step on integer input).
+    """
+
+    values: np.ndarray
+    dtype: str = None
+    floating: bool = False
+    atol: float = 1e-6
+    rtol: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Number:
+    """Expect a number; python_only requires a Python int/float, not a tensor."""
+
+    value: float
+    python_only: bool = False
+    atol: float = 1e-6
+    rtol: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple
+    name: str = "sequence"
+
+
+@dataclass(frozen=True)
+class Map:
+    items: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The first way a result differs from what was expected."""
+
+    stage: str  # "type", "shape", "dtype", "values"
+    path: str
+    expected: str
+    received: str
+    detail: str = ""
+
+
+def _as_array(received):
+    """Accept what torch.as_tensor would turn into numbers; else None."""
+    if isinstance(received, ReceivedArray):
+        return received.values
+    if isinstance(received, ReceivedNumber):
+        return np.asarray(received.value, dtype=np.float64)
+    if isinstance(received, (list, tuple)):
+        parts = [_as_array(item) for item in received]
+        if any(part is None for part in parts):
+            return None
+        if parts and any(part.shape != parts[0].shape for part in parts):
+            return None
+        return np.stack(parts) if parts else np.zeros((0,))
+    return None
+
+
+def format_array(values, limit=12):
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return format_number(float(values))
+    if values.size <= limit:
+        return np.array2string(values, precision=6, separator=", ", suppress_small=False)
+    return f"an array of shape {tuple(values.shape)}"
+
+
+def format_number(value):
+    if value == int(value) if np.isfinite(value) else False:
+        return f"{value:.1f}" if abs(value) < 1e15 else f"{value:.6g}"
+    return f"{value:.6g}"
+
+
+def _values_mismatch(path, expected, got, atol, rtol):
+    close = np.isclose(got, expected, atol=atol, rtol=rtol, equal_nan=False)
+    if close.all():
+        return None
+    wrong = ~close
+    error = np.abs(got - expected)
+    error_for_max = np.where(np.isnan(error), np.inf, error)
+    worst = np.unravel_index(int(np.argmax(error_for_max)), error.shape) if error.ndim else ()
+    first = [tuple(int(i) for i in index) for index in np.argwhere(wrong)[:3]]
+    parts = [f"{int(wrong.sum())} of {wrong.size} values differ"]
+    if np.isnan(got).any():
+        parts.append(f"{int(np.isnan(got).sum())} are NaN")
+    if np.isinf(got).any():
+        parts.append(f"{int(np.isinf(got).sum())} are infinite")
+    largest = float(error_for_max[worst]) if error.ndim else float(error_for_max)
+    parts.append(f"largest absolute error {largest:.3g}" + (f" at index {worst}" if error.ndim else ""))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(expected != 0, error_for_max / np.abs(expected), np.inf)
+    if np.isfinite(relative).any():
+        parts.append(f"largest relative error {float(np.nanmax(np.where(np.isfinite(relative), relative, 0))):.3g}")
+    if error.ndim and first:
+        parts.append("first at " + ", ".join(str(index) for index in first))
+    return Mismatch("values", path, format_array(expected), format_array(got), "; ".join(parts))
+
+
+def compare(expected, received, path="the result"):
+    """Return the first Mismatch between an expectation and a decoded result, or None."""
+    if isinstance(expected, Number):
+        if expected.python_only and not (isinstance(received, ReceivedNumber) and received.type in NUMBER_TYPES):
+            return Mismatch("type", path, "a Python number (int or float)", describe(received))
+        got = _as_array(received)
+        if got is None or got.size != 1:
+            return Mismatch("type", path, "a number", describe(received))
+        return _values_mismatch(path, np.float64(expected.value), np.float64(got.reshape(())), expected.atol, expected.rtol)
+    if isinstance(expected, Tensor):
+        want = np.asarray(expected.values, dtype=np.float64)
+        got = _as_array(received)
+        if got is None:
+            return Mismatch("type", path, f"a tensor of shape {tuple(want.shape)}", describe(received))
+        if got.shape != want.shape:
+            return Mismatch("shape", path, f"shape {tuple(want.shape)}", f"shape {tuple(got.shape)}")
+        if isinstance(received, ReceivedArray):
+            if expected.dtype and received.dtype != expected.dtype:
+                return Mismatch("dtype", path, f"dtype {expected.dtype}", f"dtype {received.dtype}")
+            if expected.floating and received.dtype not in FLOATING:
+                return Mismatch("dtype", path, "a floating dtype", f"dtype {received.dtype}")
+        return _values_mismatch(path, want, got, expected.atol, expected.rtol)
+    if isinstance(expected, Seq):
+        if all(isinstance(item, Number) and not item.python_only for item in expected.items):
+            got = _as_array(received)
+            if got is not None and got.shape == (len(expected.items),):
+                for index, item in enumerate(expected.items):
+                    mismatch = compare(item, ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
+                    if mismatch:
+                        return mismatch
+                return None
+        if not isinstance(received, (list, tuple)):
+            return Mismatch("type", path, f"a {expected.name} of {len(expected.items)} items", describe(received))
+        if len(received) != len(expected.items):
+            return Mismatch("shape", path, f"{len(expected.items)} items", f"{len(received)} items")
+        for index, (item, got) in enumerate(zip(expected.items, received)):
+            mismatch = compare(item, got, f"{path}[{index}]")
+            if mismatch:
+                return mismatch
+        return None
+    if isinstance(expected, Map):
+        if not isinstance(received, dict):
+            return Mismatch("type", path, f"a dict with keys {sorted(expected.items)}", describe(received))
+        for key, item in expected.items.items():
+            if key not in received:
+                return Mismatch("type", path, f"a dict with key {key!r}", f"a dict with keys {sorted(received)[:8]}")
+            mismatch = compare(item, received[key], f"{path}[{key!r}]")
+            if mismatch:
+                return mismatch
+        return None
+    raise TypeError(f"unknown expectation {expected!r}")
+
+
+def matches(expected, received):
+    return compare(expected, received) is None

@@ -1,0 +1,97 @@
+"""Grade one submission: locate files, build probes, run them isolated, judge.
+
+submission folder -> plan (calls + inputs) -> isolated run -> verdicts.
+"""
+from pathlib import Path
+
+from grader import registry
+from grader.checks.base import seed_for
+from grader.config import Settings
+from grader.judge import judge_check
+from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.runner import Zygote, run_exercises
+from grader.submission import banned_mentions, locate
+
+
+def select_checks(exercise, visibilities):
+    return [check for check in exercise.checks if check.visibility in visibilities]
+
+
+def build_probes(checks, *, hidden_seed):
+    """Probes for each check, from its seed: fixed for public checks, per student for hidden ones."""
+    import numpy as np
+
+    from grader.references import load_references
+
+    references = load_references()
+    probes = {}
+    for check in checks:
+        base = 0 if check.visibility == "public" else hidden_seed
+        probes[check.id] = check.make_probes(references, np.random.default_rng(seed_for(check.id, base)))
+    return probes
+
+
+def _plan(files, exercises, checks_by_exercise, probes):
+    plan_exercises = []
+    for exercise in exercises:
+        calls = []
+        for check in checks_by_exercise[exercise.id]:
+            for index, probe in enumerate(probes[check.id]):
+                bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
+                calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans))
+        plan_exercises.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": calls})
+    return {"files": {name: str(path) for name, path in files.items()}, "exercise_names": list(registry.EXERCISE_IDS),
+            "exercises": plan_exercises}
+
+
+def _static_note(exercise, path):
+    bans = set(exercise.import_bans) | {ban for check in exercise.checks for ban in ()}
+    if exercise.id == "mlp":
+        bans.add("autograd")
+    mentions = banned_mentions(path, bans)
+    if not mentions:
+        return ""
+    return " (see " + ", ".join(f"line {line}: {text}" for line, text in mentions) + ")"
+
+
+def grade_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",),
+                     hidden_seed=0, settings=Settings(), zygote=None):
+    """Grade the exercise files in `directory`; return a SubmissionResult.
+
+    A zygote may be passed in to reuse across submissions; otherwise one is
+    started (first, so that its torch import overlaps with building probes).
+    """
+    own_zygote = zygote is None
+    if own_zygote:
+        zygote = Zygote()
+    try:
+        exercises = [registry.exercise(name) for name in (exercise_ids or registry.EXERCISE_IDS)]
+        located = locate(Path(directory), [exercise.id for exercise in exercises])
+        checks_by_exercise = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
+        runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks_by_exercise[exercise.id]]
+        probes = build_probes([check for exercise in runnable for check in checks_by_exercise[exercise.id]], hidden_seed=hidden_seed)
+        runs = {}
+        if runnable:
+            files = {exercise.id: located[exercise.id].path for exercise in exercises if not located[exercise.id].problem}
+            plan = _plan(files, runnable, checks_by_exercise, probes)
+            runs = run_exercises(zygote, plan, settings.timeouts, settings.limits)
+    finally:
+        if own_zygote:
+            zygote.close()
+    results = []
+    for exercise in exercises:
+        located_file = located[exercise.id]
+        checks = []
+        for check in checks_by_exercise[exercise.id]:
+            if located_file.problem:
+                checks.append(CheckResult(check.id, located_file.status, float(check.points), located_file.problem,
+                                          check.visibility, check.description))
+                continue
+            verdict = judge_check(check, probes[check.id], runs[exercise.id], exercise.filename, settings.timeouts[exercise.id])
+            if verdict.status == "forbidden":
+                verdict = CheckResult(verdict.check_id, verdict.status, verdict.max_score,
+                                      verdict.message + _static_note(exercise, located_file.path),
+                                      verdict.visibility, verdict.description, verdict.hint)
+            checks.append(verdict)
+        results.append(ExerciseResult(exercise.id, tuple(checks)))
+    return SubmissionResult(student, tuple(results))

@@ -1,0 +1,194 @@
+"""The untrusted child: import each exercise file, make the calls, report.
+
+It receives a plan (files, and per exercise its bans and calls with their
+inputs) and writes one JSON line per event to the result pipe. It never
+compares anything: it does not know what the right answers are.
+"""
+import json
+import operator
+import os
+import time
+import traceback
+import warnings
+
+import torch
+
+import bans
+import codec
+import stand_ins
+import student_import
+
+MAX_MESSAGE = 600
+
+
+class Reporter:
+    def __init__(self, fd):
+        self.fd = fd
+
+    def emit(self, event):
+        data = (json.dumps(event, allow_nan=False) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+
+def _safe_text(value):
+    try:
+        text = str(value)
+    except BaseException:  # noqa: BLE001 - a student __str__ may raise anything
+        text = "<unprintable>"
+    return text[:MAX_MESSAGE]
+
+
+def describe_exception(exc, student_files):
+    """Type, message and the traceback trimmed to the student's own files."""
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename in student_files:
+            frames.append({"file": os.path.basename(frame.filename), "line": frame.lineno,
+                           "function": frame.name, "code": (frame.line or "")[:200]})
+    return {"type": type(exc).__name__, "message": _safe_text(exc), "frames": frames[-8:]}
+
+
+GRAPH_OPERATIONS = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
+}
+
+
+def run_graph(value_class, program, with_backward=True):
+    """Build a graph with the student's Value class, call backward on the last node.
+
+    Program steps: ["leaf", x], [op, i, j] for op in add/sub/mul on nodes i and j,
+    [op + "_const", i, c] (node op number), ["r" + op + "_const", c, i]
+    (number op node), ["neg", i], ["pow", i, k], ["exp", i], ["sigmoid", i].
+    Returns each node's data and grad.
+    """
+    nodes = []
+    for step in program:
+        op = step[0]
+        if op == "leaf":
+            node = value_class(step[1])
+        elif op in GRAPH_OPERATIONS:
+            node = GRAPH_OPERATIONS[op](nodes[step[1]], nodes[step[2]])
+        elif op.endswith("_const") and op.startswith("r"):
+            node = GRAPH_OPERATIONS[op[1:-6]](step[1], nodes[step[2]])
+        elif op.endswith("_const"):
+            node = GRAPH_OPERATIONS[op[:-6]](nodes[step[1]], step[2])
+        elif op == "neg":
+            node = -nodes[step[1]]
+        elif op == "pow":
+            node = nodes[step[1]] ** step[2]
+        elif op in ("exp", "sigmoid"):
+            node = getattr(nodes[step[1]], op)()
+        else:
+            raise ValueError(f"unknown graph step {op!r}")
+        nodes.append(node)
+    data = [codec.encode(getattr(node, "data", None)) for node in nodes]
+    if not with_backward:
+        return {"mapping": {"data": {"sequence": data}}}
+    nodes[-1].backward()
+    grads = [codec.encode(getattr(node, "grad", None)) for node in nodes]
+    kinds = [type(node).__name__ for node in nodes]
+    return {"mapping": {"data": {"sequence": data}, "grad": {"sequence": grads},
+                        "kinds": {"sequence": [{"object": kind} for kind in kinds]}}}
+
+
+def resolve_inputs(payload):
+    """Decode inputs; {"model": layers} becomes a fresh torch model."""
+    if isinstance(payload, dict) and "model" in payload:
+        return codec.build_model(codec.decode_input(payload["model"]))
+    return codec.decode_input(payload)
+
+
+def inspect_module(module_class, call):
+    model = module_class(*[resolve_inputs(arg) for arg in call.get("args", [])])
+    result = {"is_module": codec.encode(isinstance(model, torch.nn.Module))}
+    if isinstance(model, torch.nn.Module):
+        layers = getattr(model, "layers", None)
+        result["layers_type"] = {"object": type(layers).__name__}
+        if isinstance(layers, torch.nn.ModuleList):
+            result["layer_types"] = {"sequence": [{"object": type(layer).__name__} for layer in layers]}
+        state = model.state_dict()
+        result["state_shapes"] = {"mapping": {key: codec.encode(list(value.shape)) for key, value in state.items()}}
+        if call.get("state") is not None:
+            new_state = {key: resolve_inputs(value) for key, value in call["state"].items()}
+            model = model.to(torch.float64)
+            model.load_state_dict(new_state)
+            with torch.no_grad():
+                result["output"] = codec.encode(model(resolve_inputs(call["input"])))
+    return {"mapping": result}
+
+
+def perform(module, call):
+    """Make one call on the student's module; return its encoded result."""
+    kind = call["kind"]
+    if kind == "attribute":
+        return codec.encode(getattr(module, call["name"]))
+    target = getattr(module, call["name"])
+    if kind == "call":
+        args = [resolve_inputs(arg) for arg in call.get("args", [])]
+        kwargs = {key: resolve_inputs(value) for key, value in call.get("kwargs", {}).items()}
+        return codec.encode(target(*args, **kwargs))
+    if kind == "graph":
+        return run_graph(target, call["program"], call.get("backward", True))
+    if kind == "module":
+        return inspect_module(target, call)
+    raise ValueError(f"unknown call kind {kind!r}")
+
+
+def run_call(module, call, student_files, module_globals):
+    started = time.perf_counter()
+    outcome = {}
+    bans.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        name = call.get("name")
+        if call["kind"] != "attribute" and not hasattr(module, name):
+            outcome["missing"] = name
+        elif call["kind"] == "attribute" and not hasattr(module, name):
+            outcome["missing"] = name
+        else:
+            try:
+                with bans.guarded(call.get("bans", ()), module_globals):
+                    outcome["value"] = perform(module, call)
+            except codec.EncodeLimit as exc:
+                outcome["error"] = {"type": "ResultTooLarge", "message": str(exc), "frames": []}
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                outcome["error"] = describe_exception(exc, student_files)
+    if bans.violations():
+        outcome["forbidden"] = bans.violations()[0]
+    outcome["warnings"] = [f"{w.category.__name__}: {_safe_text(w.message)}" for w in caught[:5]]
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+def run_plan(plan, reporter):
+    files = plan["files"]
+    exercise_names = plan["exercise_names"]
+    student_files = set(files.values())
+    student_import.install(files)
+    student_import.new_exercises_package()
+    stand_in_modules = stand_ins.make_stand_ins()
+    for exercise in plan["exercises"]:
+        name = exercise["name"]
+        reporter.emit({"event": "begin", "exercise": name})
+        student_import.prepare_context(name, exercise_names, stand_in_modules)
+        bans.clear()
+        load = {"event": "loaded", "exercise": name}
+        module = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                with bans.guarded(exercise.get("import_bans", ())):
+                    module = student_import.load(name, files[name])
+            except BaseException as exc:  # noqa: BLE001
+                load["error"] = describe_exception(exc, student_files)
+        if bans.violations():
+            load["forbidden"] = bans.violations()[0]
+        reporter.emit(load)
+        if module is not None and "forbidden" not in load:
+            for call in exercise["calls"]:
+                outcome = run_call(module, call, student_files, vars(module))
+                reporter.emit({"event": "call", "exercise": name, "call": call["id"], **outcome})
+        reporter.emit({"event": "end", "exercise": name})

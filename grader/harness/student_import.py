@@ -1,0 +1,63 @@
+"""Import exercise files by name, and nothing else from a submission.
+
+Exercise files may import each other as `<module>` or `exercises.<module>`.
+A meta-path finder serves exactly those names from the submission's resolved
+files (or from stand-ins); the submission folder itself is never put on
+sys.path, so a helper module or a file named torch.py in it is never run.
+"""
+import importlib.abc
+import importlib.util
+import sys
+import types
+
+
+class ExerciseFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, files):
+        self.files = dict(files)  # module name -> path of the file to run
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "exercises":
+            spec = importlib.util.spec_from_loader("exercises", loader=None, is_package=True)
+            spec.submodule_search_locations = []
+            return spec
+        name = fullname.removeprefix("exercises.")
+        if name in self.files:
+            return importlib.util.spec_from_file_location(fullname, self.files[name])
+        return None
+
+
+def install(files):
+    finder = ExerciseFinder(files)
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+def prepare_context(exercise, exercise_names, stand_ins):
+    """Make `import <other exercise>` give stand-ins, and forget earlier imports."""
+    for name in exercise_names:
+        sys.modules.pop(name, None)
+        sys.modules.pop(f"exercises.{name}", None)
+    package = sys.modules.get("exercises")
+    for name, module in stand_ins.items():
+        if name != exercise:
+            sys.modules[name] = module
+            sys.modules[f"exercises.{name}"] = module
+            if package is not None:
+                setattr(package, name, module)
+
+
+def load(exercise, path):
+    """Execute the exercise file as module `exercise` (also `exercises.<name>`)."""
+    spec = importlib.util.spec_from_file_location(exercise, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[exercise] = module
+    sys.modules[f"exercises.{exercise}"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def new_exercises_package():
+    package = types.ModuleType("exercises")
+    package.__path__ = []
+    sys.modules["exercises"] = package
+    return package

@@ -1,0 +1,203 @@
+"""A warm process that forks one child per grading job.
+
+Started by exec (never by fork from the grader), it imports torch once and
+holds nothing secret: jobs arrive as JSON lines on stdin and carry only file
+paths, call inputs and time limits. For each job it forks a child that runs
+`child.run_plan`, supervises it (per-exercise wall-clock deadline, capped log,
+capped result size), kills the child's whole process group at the end, and
+relays the child's result lines, uninterpreted but for framing, on stdout.
+"""
+import ctypes
+import json
+import os
+import resource
+import selectors
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
+
+import numpy  # noqa: E402,F401 - warm the import for children
+import torch  # noqa: E402
+
+import child  # noqa: E402
+
+LOG_KEEP = 64 * 1024
+LOG_KILL = 8 * 1024 * 1024
+RESULT_LINE_MAX = 4 * 1024 * 1024
+RESULT_TOTAL_MAX = 64 * 1024 * 1024
+BETWEEN_EXERCISES = 5.0
+PR_SET_PDEATHSIG = 1
+
+
+def send(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def apply_limits(limits):
+    soft_cpu = max(1, int(limits["cpu_seconds"]))
+    for name, soft, hard in [
+        ("RLIMIT_CORE", 0, 0),
+        ("RLIMIT_CPU", soft_cpu, soft_cpu + 1),
+        ("RLIMIT_DATA", limits["memory_bytes"], limits["memory_bytes"]),
+        ("RLIMIT_FSIZE", limits["file_bytes"], limits["file_bytes"]),
+        ("RLIMIT_NOFILE", limits["open_files"], limits["open_files"]),
+    ]:
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+
+
+def child_main(job, result_w, log_w):
+    """In the forked child: isolate what this layer can, then run the plan."""
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log_w, 1)
+    os.dup2(log_w, 2)
+    os.dup2(result_w, 3)
+    os.closerange(4, 65536)
+    scratch = tempfile.mkdtemp(prefix="grader-run-")
+    os.chdir(scratch)
+    apply_limits(job["limits"])
+    torch.set_num_threads(1)
+    child.run_plan(job["plan"], child.Reporter(3))
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def supervise(pid, result_r, log_r, job):
+    """Relay result lines, enforce deadlines and caps; return the ending."""
+    timeouts = job["timeouts"]
+    selector = selectors.DefaultSelector()
+    pidfd = os.pidfd_open(pid)
+    selector.register(result_r, selectors.EVENT_READ, "result")
+    selector.register(log_r, selectors.EVENT_READ, "log")
+    selector.register(pidfd, selectors.EVENT_READ, "exit")
+    deadline = time.monotonic() + BETWEEN_EXERCISES
+    current = None
+    pending = b""
+    log = bytearray()
+    log_total = 0
+    result_total = 0
+    ending = None
+    exited = False
+    started = time.monotonic()
+    while ending is None:
+        has_pipes = any(data in ("result", "log") for data in (k.data for k in selector.get_map().values()))
+        if exited and not has_pipes:
+            break
+        remaining = deadline - time.monotonic()
+        if not exited and remaining <= 0:
+            ending = {"ending": "timeout", "exercise": current}
+            break
+        # After the child exits, descendants may still hold the pipes: drain briefly.
+        ready = selector.select(timeout=0.2 if exited else min(remaining, 1.0))
+        if exited and not ready:
+            break
+        for key, _ in ready:
+            if key.data == "exit":
+                exited = True
+                selector.unregister(pidfd)
+                continue
+            chunk = os.read(key.fd, 65536)
+            if not chunk:
+                selector.unregister(key.fd)
+                continue
+            if key.data == "log":
+                log_total += len(chunk)
+                if len(log) < LOG_KEEP:
+                    log += chunk[: LOG_KEEP - len(log)]
+                if log_total > LOG_KILL:
+                    ending = ending or {"ending": "output_overflow", "exercise": current}
+                continue
+            result_total += len(chunk)
+            pending += chunk
+            if result_total > RESULT_TOTAL_MAX or len(pending) > RESULT_LINE_MAX:
+                ending = ending or {"ending": "result_overflow", "exercise": current}
+                continue
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                current, deadline = _track(line, current, deadline, timeouts)
+                send({"job": job["id"], "kind": "event", "line": line.decode("utf-8", "replace")})
+    _kill(pid)
+    status = _reap(pid)
+    for fd in (result_r, log_r, pidfd):
+        try:
+            selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        os.close(fd)
+    ending = ending or {"ending": "exited", "exercise": current}
+    ending.update({"status": status, "log": log.decode("utf-8", "replace"), "log_bytes": log_total,
+                   "seconds": time.monotonic() - started})
+    return ending
+
+
+def _track(line, current, deadline, timeouts):
+    """Follow begin/end markers to set the wall-clock deadline of the running exercise."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return current, deadline
+    if not isinstance(event, dict) or event.get("exercise") not in timeouts:
+        return current, deadline
+    if event.get("event") == "begin":
+        return event["exercise"], time.monotonic() + timeouts[event["exercise"]]
+    if event.get("event") == "end":
+        return None, time.monotonic() + BETWEEN_EXERCISES
+    return current, deadline
+
+
+def _kill(pid):
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _reap(pid):
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return f"signal:{signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit:{os.WEXITSTATUS(status)}"
+
+
+def run_job(job):
+    result_r, result_w = os.pipe()
+    log_r, log_w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            os.close(result_r)
+            os.close(log_r)
+            child_main(job, result_w, log_w)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(result_w)
+    os.close(log_w)
+    ending = supervise(pid, result_r, log_r, job)
+    send({"job": job["id"], "kind": "done", **ending})
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        run_job(job)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Turn what the child reported into check results: the grader's verdicts.
+
+Runs in the trusted process only. Public checks show the call, the expected
+and the received values; hidden checks say which property failed and never
+show their inputs or expected values.
+"""
+from grader.compare import DecodeError, compare, decode
+from grader.results import CheckResult
+
+ENDINGS = {
+    "timeout": ("timeout", "{file} did not finish within {seconds:g} s (an endless loop, or a very slow computation?)"),
+    "output_overflow": ("error", "{file} printed far too much output; it was stopped"),
+    "result_overflow": ("error", "{file} returned a result far too large to check; it was stopped"),
+}
+
+
+def describe_error(error, shows, file):
+    """One line for an exception raised in student code, pointing at the student's own line."""
+    kind = str(error.get("type", "Exception"))[:80]
+    message = str(error.get("message", ""))[:300]
+    frames = error.get("frames") or []
+    where = ""
+    if frames and isinstance(frames[-1], dict):
+        last = frames[-1]
+        code = f": {last.get('code')}" if last.get("code") else ""
+        where = f" ({last.get('file', file)}, line {last.get('line')}{code})"
+    return f"{shows} raised {kind}: {message}{where}" if message else f"{shows} raised {kind}{where}"
+
+
+def _crash_message(run, file):
+    status = run.status or "unknown"
+    if status.startswith("signal:"):
+        text = f"the process running {file} was killed by {status[7:]}"
+        if status == "signal:SIGKILL":
+            text += " (it may have used too much memory)"
+        elif status == "signal:SIGXCPU":
+            text += " (it used too much CPU time)"
+        return text
+    return f"the process running {file} stopped early with {status.replace(':', ' status ')} (sys.exit, os._exit or a crash in your code?)"
+
+
+class _Verdict(Exception):
+    def __init__(self, status, message, hint="", not_attempted=False):
+        super().__init__(message)
+        self.status, self.message, self.hint, self.not_attempted = status, message, hint, not_attempted
+
+
+def _judge_probe(check, probe, outcome, public, file):
+    if outcome.get("forbidden"):
+        raise _Verdict("forbidden", f"{probe.shows if public else check.target} used {outcome['forbidden']}, which is not allowed in this exercise")
+    if outcome.get("missing"):
+        raise _Verdict("missing", f"{file} does not define {outcome['missing']}")
+    error = outcome.get("error")
+    if isinstance(error, dict):
+        if error.get("type") == "NotImplementedError":
+            raise _Verdict("failed", f"not attempted: {check.target} still raises NotImplementedError", not_attempted=True)
+        raise _Verdict("error", describe_error(error, probe.shows if public else f"{check.target} (hidden inputs)", file))
+    try:
+        received = decode(outcome.get("value"))
+    except DecodeError as exc:
+        raise _Verdict("failed", f"{probe.shows if public else check.target} returned something the grader could not read ({exc})") from None
+    if received is None and check.target.endswith("_PARAMS"):
+        raise _Verdict("failed", f"not attempted: {check.target} is still None", not_attempted=True)
+    mismatch = probe.expected(received) if callable(probe.expected) else compare(probe.expected, received)
+    if mismatch is None and probe.no_warnings and outcome.get("warnings"):
+        warning = str(outcome["warnings"][0])[:200]
+        raise _Verdict("failed", f"{probe.shows if public else check.target} gave a warning: {warning}",
+                       check.stage_hints.get("warnings", ""))
+    if mismatch is None:
+        return
+    hint = ""
+    for variant in probe.variants:
+        matched = variant.expected(received) is None if callable(variant.expected) else compare(variant.expected, received) is None
+        if matched:
+            hint = variant.hint
+            break
+    hint = hint or check.stage_hints.get(mismatch.stage, "")
+    if public:
+        text = f"{probe.shows}: {mismatch.path} should be {mismatch.expected}, got {mismatch.received}"
+        if mismatch.detail:
+            text += f" ({mismatch.detail})"
+    else:
+        text = f"wrong on hidden inputs ({check.description}): the {mismatch.stage} of {mismatch.path} is not right"
+    raise _Verdict("failed", text, hint)
+
+
+def judge_check(check, probes, run, file, timeout):
+    """The verdict of one check from its probes and the exercise's run."""
+    public = check.visibility == "public"
+
+    def result(status, message, hint="", not_attempted=False):
+        return CheckResult(check.id, status, float(check.points), message, check.visibility, check.description, hint, not_attempted)
+
+    loaded = run.loaded or {}
+    if loaded.get("forbidden"):
+        return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in this exercise")
+    if isinstance(loaded.get("error"), dict):
+        return result("error", describe_error(loaded["error"], f"importing {file}", file))
+    for index, probe in enumerate(probes):
+        outcome = run.calls.get(f"{check.id}#{index}")
+        if outcome is None:
+            if run.ending in ENDINGS:
+                status, template = ENDINGS[run.ending]
+                return result(status, template.format(file=file, seconds=timeout))
+            if run.ending:
+                return result("error", _crash_message(run, file))
+            return result("error", f"no result came back from {file}")
+        try:
+            _judge_probe(check, probe, outcome, public, file)
+        except _Verdict as verdict:
+            return result(verdict.status, verdict.message, verdict.hint, verdict.not_attempted)
+    return result("passed", "")

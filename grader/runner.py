@@ -1,0 +1,178 @@
+"""The trusted side of isolated execution: drive a zygote, collect raw outcomes.
+
+The coordinator sends a job (file paths, calls with their inputs, limits) to a
+zygote process and reads back what the child reported. Everything read back
+is untrusted: lines are parsed as size-capped JSON, accepted only in the order
+the plan expects (begin, loaded, calls, end for one exercise after another),
+and the first outcome per call wins. When a child dies or times out inside an
+exercise, that exercise gets the ending and the rest run in a fresh child.
+"""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from grader.config import HARNESS_DIR, Limits
+
+MAX_LINE = 8 * 1024 * 1024
+
+
+class RunnerError(RuntimeError):
+    """The zygote itself failed (not the student's code)."""
+
+
+@dataclass
+class ExerciseRun:
+    """What the child reported for one exercise, still unjudged."""
+
+    exercise: str
+    loaded: dict = None
+    calls: dict = field(default_factory=dict)
+    ending: str = ""  # "", or "timeout", "crashed", "output_overflow", "result_overflow"
+    status: str = ""  # how the child process ended, e.g. "signal:SIGSEGV"
+    log: str = ""
+    seconds: float = 0.0
+
+
+def _child_environment():
+    keep = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "TZ") if key in os.environ}
+    keep.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                 "PYTHONHASHSEED": "0", "HOME": "/nonexistent"})
+    return keep
+
+
+class Zygote:
+    """One warm process with torch imported, started by exec, forking a child per job."""
+
+    def __init__(self, python=None):
+        self.python = python or sys.executable
+        self.process = None
+        self.jobs = 0
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.python, "-I", str(HARNESS_DIR / "zygote.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=_child_environment(), cwd="/", close_fds=True, start_new_session=True,
+        )
+        self.ready = False
+
+    def _read_message(self):
+        line = self.process.stdout.readline(MAX_LINE)
+        if not line:
+            code = self.process.poll()
+            raise RunnerError(f"the grading worker process stopped unexpectedly (exit status {code})")
+        return json.loads(line)
+
+    def _wait_ready(self):
+        if not self.ready:
+            message = self._read_message()
+            if message.get("kind") != "ready":
+                raise RunnerError("the grading worker process did not start properly")
+            self.ready = True
+
+    def run(self, plan, timeouts, limits):
+        """Run one job; return (child event lines, final message)."""
+        self._wait_ready()
+        self.jobs += 1
+        job_id = self.jobs
+        cpu_seconds = sum(timeouts[exercise["name"]] for exercise in plan["exercises"]) + 1
+        job = {"id": job_id, "plan": plan, "timeouts": timeouts,
+               "limits": {"cpu_seconds": cpu_seconds, "memory_bytes": limits.memory_bytes,
+                          "file_bytes": limits.file_bytes, "open_files": limits.open_files}}
+        try:
+            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise RunnerError("the grading worker process stopped unexpectedly") from None
+        lines = []
+        while True:
+            message = self._read_message()
+            if message.get("job") != job_id:
+                continue
+            if message.get("kind") == "event":
+                lines.append(message.get("line", ""))
+            elif message.get("kind") == "done":
+                return lines, message
+
+    def close(self):
+        if self.process and self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _parse(line):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def collect(lines, expected_order, call_ids):
+    """Turn untrusted event lines into ExerciseRuns, accepting only the expected order.
+
+    Returns (runs of exercises that began, name of the exercise still open or None).
+    """
+    runs = {}
+    order = list(expected_order)
+    current = None
+    for line in lines:
+        event = _parse(line)
+        if event is None:
+            continue
+        kind, exercise = event.get("event"), event.get("exercise")
+        if kind == "begin" and current is None and order and exercise == order[0]:
+            current = order.pop(0)
+            runs[current] = ExerciseRun(current)
+        elif current is None or exercise != current:
+            continue
+        elif kind == "loaded" and runs[current].loaded is None:
+            runs[current].loaded = event
+        elif kind == "call" and event.get("call") in call_ids.get(current, ()):
+            runs[current].calls.setdefault(event["call"], event)
+        elif kind == "end":
+            current = None
+    return runs, current
+
+
+def run_exercises(zygote, plan, timeouts, limits=Limits()):
+    """Run every exercise of the plan, re-forking after a child that died.
+
+    Returns {exercise: ExerciseRun} for each exercise in the plan.
+    """
+    call_ids = {exercise["name"]: {call["id"] for call in exercise["calls"]} for exercise in plan["exercises"]}
+    remaining = list(plan["exercises"])
+    results = {}
+    while remaining:
+        sub_plan = dict(plan, exercises=remaining)
+        lines, done = zygote.run(sub_plan, timeouts, limits)
+        names = [exercise["name"] for exercise in remaining]
+        runs, still_open = collect(lines, names, call_ids)
+        results.update(runs)
+        if still_open is None and len(runs) < len(names):
+            # The child ended between exercises: charge the next one.
+            still_open = names[len(runs)]
+            results[still_open] = ExerciseRun(still_open)
+        if still_open is not None:
+            run = results[still_open]
+            run.ending = done.get("ending") if done.get("ending") != "exited" else "crashed"
+            run.status = str(done.get("status", ""))[:100]
+            run.log = str(done.get("log", ""))[-4000:]
+        finished = set(results)
+        if still_open is None and len(runs) == len(names):
+            break
+        remaining = [exercise for exercise in remaining if exercise["name"] not in finished]
+    return results
