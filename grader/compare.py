@@ -160,43 +160,41 @@ def _as_array(received):
     return None
 
 
-def format_array(values, limit=12):
+def format_array(values, limit=8):
     values = np.asarray(values)
     if values.ndim == 0:
         return format_number(float(values))
     if values.size <= limit:
-        return np.array2string(values, precision=6, separator=", ", suppress_small=False)
+        return np.array2string(values, precision=6, separator=", ", suppress_small=False).replace("\n", "")
     return f"an array of shape {tuple(values.shape)}"
 
 
 def format_number(value):
-    if value == int(value) if np.isfinite(value) else False:
-        return f"{value:.1f}" if abs(value) < 1e15 else f"{value:.6g}"
-    return f"{value:.6g}"
+    return f"{value:.6g}" if not (np.isfinite(value) and value == int(value)) else f"{value:.1f}"
+
+
+def _index(index):
+    return "(" + ", ".join(str(int(i)) for i in index) + ("," if len(index) == 1 else "") + ")"
 
 
 def _values_mismatch(path, expected, got, atol, rtol):
     close = np.isclose(got, expected, atol=atol, rtol=rtol, equal_nan=False)
     if close.all():
         return None
+    if expected.ndim == 0:
+        return Mismatch("values", path, format_number(float(expected)), format_number(float(got)))
     wrong = ~close
     error = np.abs(got - expected)
-    error_for_max = np.where(np.isnan(error), np.inf, error)
-    worst = np.unravel_index(int(np.argmax(error_for_max)), error.shape) if error.ndim else ()
-    first = [tuple(int(i) for i in index) for index in np.argwhere(wrong)[:3]]
+    error = np.where(np.isnan(error), np.inf, error)
     parts = [f"{int(wrong.sum())} of {wrong.size} values differ"]
-    if np.isnan(got).any():
-        parts.append(f"{int(np.isnan(got).sum())} are NaN")
-    if np.isinf(got).any():
-        parts.append(f"{int(np.isinf(got).sum())} are infinite")
-    largest = float(error_for_max[worst]) if error.ndim else float(error_for_max)
-    parts.append(f"largest absolute error {largest:.3g}" + (f" at index {worst}" if error.ndim else ""))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(expected != 0, error_for_max / np.abs(expected), np.inf)
-    if np.isfinite(relative).any():
-        parts.append(f"largest relative error {float(np.nanmax(np.where(np.isfinite(relative), relative, 0))):.3g}")
-    if error.ndim and first:
-        parts.append("first at " + ", ".join(str(index) for index in first))
+    for label, count in (("NaN", int(np.isnan(got).sum())), ("infinite", int(np.isinf(got).sum()))):
+        if count:
+            parts.append(f"{count} {'is' if count == 1 else 'are'} {label}")
+    worst = np.unravel_index(int(np.argmax(error)), error.shape)
+    parts.append(f"largest absolute error {float(error[worst]):.3g} at index {_index(worst)}")
+    for index in np.argwhere(wrong)[:3]:
+        index = tuple(index)
+        parts.append(f"at {_index(index)} expected {format_number(float(expected[index]))}, got {format_number(float(got[index]))}")
     return Mismatch("values", path, format_array(expected), format_array(got), "; ".join(parts))
 
 

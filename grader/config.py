@@ -13,6 +13,9 @@ SOLUTIONS_DIR = PROJECT_DIR / "solutions"
 EXERCISES_DIR = PROJECT_DIR / "exercises"
 HARNESS_DIR = PACKAGE_DIR / "harness"
 
+# The six exercises in course order (grader.registry declares their checks).
+EXERCISE_IDS = ("step", "perceptron", "sigmoid", "chain_rule", "mlp", "torch_mlp")
+
 # Wall-clock seconds each exercise may run in the child, imports included.
 DEFAULT_TIMEOUTS = {
     "step": 3.0,

@@ -76,9 +76,12 @@ def _judge_probe(check, probe, outcome, public, file):
             break
     hint = hint or check.stage_hints.get(mismatch.stage, "")
     if public:
-        text = f"{probe.shows}: {mismatch.path} should be {mismatch.expected}, got {mismatch.received}"
-        if mismatch.detail:
-            text += f" ({mismatch.detail})"
+        if mismatch.expected.startswith("an array of shape") and mismatch.detail:
+            text = f"{probe.shows}: {mismatch.path} is wrong: {mismatch.detail}"
+        else:
+            text = f"{probe.shows}: {mismatch.path} should be {mismatch.expected}, got {mismatch.received}"
+            if mismatch.detail:
+                text += f" ({mismatch.detail})"
     else:
         text = f"wrong on hidden inputs ({check.description}): the {mismatch.stage} of {mismatch.path} is not right"
     raise _Verdict("failed", text, hint)

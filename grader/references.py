@@ -5,10 +5,9 @@ import types
 from functools import lru_cache
 from pathlib import Path
 
-from grader.config import SOLUTIONS_DIR
+from grader.config import EXERCISE_IDS as EXERCISE_MODULES, SOLUTIONS_DIR
 from grader.harness.student_import import ExerciseFinder
 
-EXERCISE_MODULES = ("step", "perceptron", "sigmoid", "chain_rule", "mlp", "torch_mlp")
 
 
 @lru_cache(maxsize=4)

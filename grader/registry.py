@@ -5,6 +5,7 @@ Markers, report sections and gradebook columns all come from here.
 from dataclasses import dataclass
 
 from grader.checks import chain_rule, mlp, perceptron, sigmoid, step, torch_mlp
+from grader.config import EXERCISE_IDS as COURSE_ORDER
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ EXERCISES = (
     Exercise("torch_mlp", "The same network with torch.nn", (), torch_mlp.CHECKS),
 )
 EXERCISE_IDS = tuple(exercise.id for exercise in EXERCISES)
+assert EXERCISE_IDS == COURSE_ORDER, "grader.config.EXERCISE_IDS and the registry disagree"
 BY_ID = {exercise.id: exercise for exercise in EXERCISES}
 ALL_CHECKS = tuple(check for exercise in EXERCISES for check in exercise.checks)
 

@@ -83,13 +83,14 @@ def call(name, *args, bans=(), **kwargs):
             "kwargs": {key: encode_input(v) for key, v in kwargs.items()}, "bans": list(bans)}
 
 
-def show_value(value, limit=8):
+def show_value(value, limit=12):
     """Short text for an input value in public feedback."""
     import torch
 
     if isinstance(value, torch.Tensor):
         if value.numel() <= limit:
-            text = np.array2string(value.detach().to(torch.float64).numpy(), precision=4, separator=", ")
+            shown = value.detach() if not value.is_floating_point() else value.detach().to(torch.float64)
+            text = np.array2string(shown.numpy(), precision=4, separator=", ")
             text = text.replace("\n", "")
             return f"tensor({text}, dtype={str(value.dtype).replace('torch.', '')})"
         return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"

@@ -1,6 +1,4 @@
 """Checks for torch_mlp.py: the MLP module and its training loop."""
-import copy
-
 import torch
 
 from grader.checks.base import Check, Probe, Variant, call, encode_input, shows
@@ -88,19 +86,25 @@ def _model_layers(rng, sizes):
             for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
-def _fit_variant(layers, x, y, lr, epochs, *, zero_grad=True, record_after=False):
+def sgd_losses(layers, x, y, lr, epochs, *, zero_grad=True, record_after=False):
+    """fit's losses from torch.autograd and a plain SGD update (the oracle), in float64.
+
+    zero_grad=False and record_after=True give two classic wrong versions.
+    """
     model = build_model(layers)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    parameters = list(model.parameters())
     losses = []
     for _ in range(epochs):
         if zero_grad:
-            optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
+            for parameter in parameters:
+                parameter.grad = None
+        loss = ((model(x) - y) ** 2).mean()
         loss.backward()
-        optimizer.step()
-        if record_after:
-            with torch.no_grad():
-                loss = torch.nn.functional.mse_loss(model(x), y)
+        with torch.no_grad():
+            for parameter in parameters:
+                parameter -= lr * parameter.grad
+            if record_after:
+                loss = ((model(x) - y) ** 2).mean()
         losses.append(loss.item())
     return losses
 
@@ -113,13 +117,13 @@ def _fit_probe(refs, rng, sizes, m, lr, epochs):
     layers = _model_layers(rng, sizes)
     x = torch.from_numpy(rng.normal(size=(m, sizes[0])))
     y = torch.from_numpy(rng.normal(size=(m, sizes[-1])))
-    expected = refs.torch_mlp.fit(build_model(copy.deepcopy(layers)), x, y, lr=lr, epochs=epochs)
+    expected = sgd_losses(layers, x, y, lr, epochs)
     model_input = {"model": [encode_input(tuple(pair)) for pair in layers]}
     text = f"fit(model, x, y, lr={lr}, epochs={epochs}) on a float64 network of sizes {sizes} and x of shape {tuple(x.shape)}"
     return Probe({"kind": "call", "name": "fit", "args": [model_input, encode_input(x), encode_input(y)],
                   "kwargs": {"lr": lr, "epochs": epochs}, "bans": []}, text, _losses(expected),
-                 variants=(Variant(_losses(_fit_variant(layers, x, y, lr, epochs, zero_grad=False)), NO_ZERO_GRAD),
-                           Variant(_losses(_fit_variant(layers, x, y, lr, epochs, record_after=True)), LOSS_AFTER_STEP)))
+                 variants=(Variant(_losses(sgd_losses(layers, x, y, lr, epochs, zero_grad=False)), NO_ZERO_GRAD),
+                           Variant(_losses(sgd_losses(layers, x, y, lr, epochs, record_after=True)), LOSS_AFTER_STEP)))
 
 
 def _fit_probes(refs, rng):

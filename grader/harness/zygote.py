@@ -23,6 +23,7 @@ import numpy  # noqa: E402,F401 - warm the import for children
 import torch  # noqa: E402
 
 import child  # noqa: E402
+import light_dynamo  # noqa: E402
 
 LOG_KEEP = 64 * 1024
 LOG_KILL = 8 * 1024 * 1024
@@ -191,6 +192,7 @@ def run_job(job):
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    light_dynamo.install()
     send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
     for line in sys.stdin:
         if not line.strip():
