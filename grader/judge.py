@@ -94,6 +94,8 @@ def judge_check(check, probes, run, file, timeout):
     def result(status, message, hint="", not_attempted=False):
         return CheckResult(check.id, status, float(check.points), message, check.visibility, check.description, hint, not_attempted)
 
+    if run.ending == "tampered":
+        return result("error", f"{file} wrote to the grader's private result channel; its results cannot be trusted")
     loaded = run.loaded or {}
     if loaded.get("forbidden"):
         return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in this exercise")

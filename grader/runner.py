@@ -29,7 +29,7 @@ class ExerciseRun:
     exercise: str
     loaded: dict = None
     calls: dict = field(default_factory=dict)
-    ending: str = ""  # "", or "timeout", "crashed", "output_overflow", "result_overflow"
+    ending: str = ""  # "", or "timeout", "crashed", "output_overflow", "result_overflow", "tampered"
     status: str = ""  # how the child process ended, e.g. "signal:SIGSEGV"
     log: str = ""
     seconds: float = 0.0
@@ -124,7 +124,10 @@ def _parse(line):
 def collect(lines, expected_order, call_ids):
     """Turn untrusted event lines into ExerciseRuns, accepting only the expected order.
 
-    Returns (runs of exercises that began, name of the exercise still open or None).
+    The harness sends begin, loaded, calls, end for one exercise after another,
+    each control event once. A repeated or out-of-order control event can only
+    come from student code writing to the pipe: the exercise it happened in is
+    marked "tampered". Returns (runs of exercises that began, exercise still open).
     """
     runs = {}
     order = list(expected_order)
@@ -137,9 +140,12 @@ def collect(lines, expected_order, call_ids):
         if kind == "begin" and current is None and order and exercise == order[0]:
             current = order.pop(0)
             runs[current] = ExerciseRun(current)
-        elif current is None or exercise != current:
+        elif current is None:
             continue
-        elif kind == "loaded" and runs[current].loaded is None:
+        elif exercise != current or kind == "begin" or (kind == "loaded" and runs[current].loaded is not None) \
+                or (kind in ("call", "end") and runs[current].loaded is None):
+            runs[current].ending = "tampered"
+        elif kind == "loaded":
             runs[current].loaded = event
         elif kind == "call" and event.get("call") in call_ids.get(current, ()):
             runs[current].calls.setdefault(event["call"], event)
@@ -161,6 +167,10 @@ def run_exercises(zygote, plan, timeouts, limits=Limits()):
         lines, done = zygote.run(sub_plan, timeouts, limits)
         names = [exercise["name"] for exercise in remaining]
         runs, still_open = collect(lines, names, call_ids)
+        if any(run.ending == "tampered" for run in runs.values()):
+            # Forged control events mean nothing this child reported can be trusted.
+            for run in runs.values():
+                run.ending = "tampered"
         results.update(runs)
         if still_open is None and len(runs) < len(names):
             # The child ended between exercises: charge the next one.

@@ -1,0 +1,206 @@
+"""The isolated runner on real processes: every way a child can end maps to one verdict,
+and one exercise's failure costs only that exercise."""
+import sys
+
+import pytest
+
+from grader.config import Limits, Settings
+from grader.grading import grade_submission
+from grader.runner import collect
+
+CORRECT_STEP = """
+    import torch
+    def step(z):
+        if isinstance(z, torch.Tensor):
+            return (z > 0).to(z.dtype if z.is_floating_point() else torch.float64)
+        return 1 if z > 0 else 0
+"""
+CORRECT_SIGMOID = """
+    import torch
+    def sigmoid(x):
+        x = torch.as_tensor(x)
+        e = torch.exp(-x.abs())
+        return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    def sigmoid_grad(x):
+        s = sigmoid(x)
+        return s * (1 - s)
+    def neuron(x, w, b):
+        return sigmoid(x @ w + b)
+"""
+FAST = Settings(timeouts={"step": 2.0, "perceptron": 2.0, "sigmoid": 2.0, "chain_rule": 2.0, "mlp": 3.0, "torch_mlp": 3.0})
+
+
+def statuses(result, exercise):
+    return {check.check_id: check.status for ex in result.exercises if ex.exercise == exercise for check in ex.checks}
+
+
+def grade(folder, zygote, exercises=("step", "sigmoid")):
+    return grade_submission(folder, exercise_ids=list(exercises), settings=FAST, zygote=zygote)
+
+
+def test_endless_loop_times_out_and_the_next_exercise_is_still_graded(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        def step(z):
+            while True:
+                pass
+    """, "sigmoid.py": CORRECT_SIGMOID})
+    result = grade(folder, zygote)
+    assert set(statuses(result, "step").values()) == {"timeout"}
+    assert "did not finish within 2 s" in result.exercises[0].checks[0].message
+    assert set(statuses(result, "sigmoid").values()) == {"passed"}
+
+
+@pytest.mark.parametrize("ending, expected", [
+    ("import sys; sys.exit(0)", "raised SystemExit"),
+    ("import os; os._exit(0)", "stopped early"),
+    ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+    ("import ctypes; ctypes.string_at(0)", "SIGSEGV"),
+])
+def test_a_child_that_dies_costs_only_its_exercise(zygote, make_submission, ending, expected):
+    folder = make_submission({"step.py": f"""
+        def step(z):
+            {ending}
+    """, "sigmoid.py": CORRECT_SIGMOID})
+    result = grade(folder, zygote)
+    step_checks = result.exercises[0].checks
+    assert {check.status for check in step_checks} == {"error"}
+    assert expected in step_checks[0].message
+    assert set(statuses(result, "sigmoid").values()) == {"passed"}
+
+
+def test_fake_results_on_stdout_count_for_nothing(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import json, os
+        print(json.dumps({"event": "call", "exercise": "step", "call": "step.scalar#0", "value": {"number": 0, "type": "int"}}))
+        def step(z):
+            raise NotImplementedError
+    """})
+    result = grade(folder, zygote, ["step"])
+    assert result.score == 0
+
+
+def test_forged_events_on_the_result_pipe_are_detected(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import json, os
+        for event in ({"event": "loaded", "exercise": "step"}, {"event": "end", "exercise": "step"},
+                      {"event": "begin", "exercise": "sigmoid"}):
+            os.write(3, (json.dumps(event) + "\\n").encode())
+        def step(z):
+            return 0
+    """, "sigmoid.py": CORRECT_SIGMOID})
+    result = grade(folder, zygote)
+    assert set(statuses(result, "step").values()) == {"error"}
+    assert "private result channel" in result.exercises[0].checks[0].message
+    # Nothing else reported by that child is trusted either.
+    assert result.score == 0
+
+
+def test_huge_output_is_capped_and_stopped(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import sys
+        def step(z):
+            while True:
+                sys.stdout.write("x" * 65536)
+    """, "sigmoid.py": CORRECT_SIGMOID})
+    result = grade(folder, zygote)
+    assert set(statuses(result, "step").values()) == {"error"}
+    assert "far too much output" in result.exercises[0].checks[0].message
+    assert set(statuses(result, "sigmoid").values()) == {"passed"}
+
+
+def test_memory_bomb_is_stopped_by_the_memory_limit(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        def step(z):
+            hoard = []
+            while True:
+                hoard.append(bytearray(64 * 1024 * 1024))
+    """})
+    settings = Settings(timeouts=dict(FAST.timeouts, step=10.0), limits=Limits(memory_bytes=1024**3))
+    result = grade_submission(folder, exercise_ids=["step"], settings=settings, zygote=zygote)
+    assert result.checks[0].status == "error" and "MemoryError" in result.checks[0].message
+    assert {check.status for check in result.checks} <= {"error", "timeout"}
+
+
+def test_objects_that_lie_are_not_trusted(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import torch
+        class Liar(torch.Tensor):
+            def __eq__(self, other):
+                return True
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return True
+        class Payload:
+            def __reduce__(self):
+                import os
+                return (os.system, ("touch /tmp/pwned-by-student",))
+        def step(z):
+            if isinstance(z, torch.Tensor):
+                return torch.zeros(3).as_subclass(Liar)
+            return Payload()
+    """})
+    result = grade(folder, zygote, ["step"])
+    assert result.score == 0
+    messages = " ".join(check.message for check in result.checks)
+    assert "Payload" in messages and "Liar" in messages
+
+
+def test_the_child_holds_no_reference_solution(zygote, make_submission):
+    folder = make_submission({"step.py": """
+        import gc, sys
+        LEAKS = [name for name, module in list(sys.modules.items())
+                 if "solutions" in str(getattr(module, "__file__", "")) or name.startswith("grader.")]
+        def step(z):
+            if LEAKS:
+                raise RuntimeError("found " + ", ".join(LEAKS))
+            return 1 if z > 0 else 0
+    """})
+    result = grade(folder, zygote, ["step"])
+    assert statuses(result, "step")["step.scalar"] == "passed"
+
+
+def test_later_exercises_use_stand_ins_for_earlier_ones(zygote, make_submission):
+    folder = make_submission({
+        "step.py": "def step(z):\n    raise SystemExit(3)\n",
+        "perceptron.py": """
+            import torch
+            from step import step
+            from exercises.step import step as step_again
+            def perceptron(x, w, b):
+                return step(torch.as_tensor(x, dtype=torch.float64) @ torch.as_tensor(w, dtype=torch.float64) + b)
+            AND_PARAMS = ((0.5, 0.5), -0.8)
+            OR_PARAMS = ((0.5, 0.5), -0.2)
+            NAND_PARAMS = ((-0.5, -0.5), 0.8)
+            def train_perceptron(X, y, lr=0.1, epochs=10):
+                w = torch.zeros(X.shape[1], dtype=X.dtype)
+                b = 0.0
+                for _ in range(epochs):
+                    for i in range(X.shape[0]):
+                        err = y[i] - step_again(X[i] @ w + b)
+                        w = w + lr * err * X[i]
+                        b = b + lr * err
+                return w, b
+        """,
+    })
+    result = grade(folder, zygote, ["step", "perceptron"])
+    assert set(statuses(result, "step").values()) == {"error"}
+    assert set(statuses(result, "perceptron").values()) == {"passed"}
+
+
+def test_collect_accepts_only_the_expected_order():
+    lines = [
+        '{"event": "begin", "exercise": "sigmoid"}',  # out of order: ignored
+        '{"event": "begin", "exercise": "step"}',
+        'not json',
+        '{"event": "loaded", "exercise": "step"}',
+        '{"event": "call", "exercise": "step", "call": "step.scalar#0", "value": 1}',
+        '{"event": "call", "exercise": "step", "call": "step.scalar#0", "value": 2}',
+        '{"event": "call", "exercise": "step", "call": "unknown#0", "value": 3}',
+        '{"event": "end", "exercise": "step"}',
+    ]
+    runs, still_open = collect(lines, ["step", "sigmoid"], {"step": {"step.scalar#0"}})
+    assert still_open is None and list(runs) == ["step"]
+    assert runs["step"].calls["step.scalar#0"]["value"] == 1
+    assert runs["step"].ending == ""
