@@ -7,6 +7,10 @@ show their inputs or expected values.
 from grader.compare import DecodeError, compare, decode
 from grader.results import CheckResult
 
+BAN_REASONS = {
+    "sigmoid.py": "writing the sigmoid yourself is the exercise",
+    "mlp.py": "computing the gradients by hand is the exercise",
+}
 ENDINGS = {
     "timeout": ("timeout", "{file} did not finish within {seconds:g} s (an endless loop, or a very slow computation?)"),
     "output_overflow": ("error", "{file} printed far too much output; it was stopped"),
@@ -47,7 +51,8 @@ class _Verdict(Exception):
 
 def _judge_probe(check, probe, outcome, public, file):
     if outcome.get("forbidden"):
-        raise _Verdict("forbidden", f"{probe.shows if public else check.target} used {outcome['forbidden']}, which is not allowed in this exercise")
+        raise _Verdict("forbidden", f"{probe.call.get('name', check.target)} used {outcome['forbidden']}, which is not "
+                                    f"allowed in {file}: {BAN_REASONS.get(file, 'it is banned here')}")
     if outcome.get("missing"):
         raise _Verdict("missing", f"{file} does not define {outcome['missing']}")
     error = outcome.get("error")
@@ -98,7 +103,7 @@ def judge_check(check, probes, run, file, timeout):
         return result("error", f"{file} wrote to the grader's private result channel; its results cannot be trusted")
     loaded = run.loaded or {}
     if loaded.get("forbidden"):
-        return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in this exercise")
+        return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in {file}")
     if isinstance(loaded.get("error"), dict):
         return result("error", describe_error(loaded["error"], f"importing {file}", file))
     for index, probe in enumerate(probes):

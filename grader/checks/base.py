@@ -101,5 +101,10 @@ def show_value(value, limit=12):
 
 
 def shows(name, *args, **kwargs):
-    parts = [show_value(arg) for arg in args] + [f"{key}={show_value(value)}" for key, value in kwargs.items()]
-    return f"{name}({', '.join(parts)})"
+    """How a call reads in feedback: values in full when short, else tensors by shape."""
+    for limit in (12, 0):
+        parts = [show_value(arg, limit) for arg in args] + [f"{key}={show_value(value, limit)}" for key, value in kwargs.items()]
+        text = f"{name}({', '.join(parts)})"
+        if len(text) <= 160:
+            break
+    return text
