@@ -1,0 +1,68 @@
+"""Table-driven tests of the comparison: coarse to fine, first mismatch described."""
+import numpy as np
+import pytest
+
+from grader.compare import (DecodeError, Map, Number, ReceivedArray, ReceivedNumber, ReceivedObject, Seq, Tensor,
+                            compare, decode)
+from grader.harness.codec import encode_array, tensor_payload
+
+
+def array(values, dtype="float64", source="tensor"):
+    return ReceivedArray(np.asarray(values, dtype=np.float64), dtype, source)
+
+
+CASES = [
+    ("equal tensor", Tensor(np.array([1.0, 2.0]), dtype="float64"), array([1.0, 2.0]), None),
+    ("list accepted like torch.as_tensor", Tensor(np.array([1.0, 2.0])), [ReceivedNumber(1, "int"), ReceivedNumber(2.0, "float")], None),
+    ("numpy array of matching dtype", Tensor(np.array([1.0]), dtype="float32"), array([1.0], "float32", "numpy"), None),
+    ("wrong type", Tensor(np.array([1.0])), ReceivedObject("builtins.str"), "type"),
+    ("None", Tensor(np.array([1.0])), None, "type"),
+    ("wrong shape", Tensor(np.zeros((2, 3))), array(np.zeros((3, 2))), "shape"),
+    ("0-d against (1,)", Tensor(np.array(1.0)), array([1.0]), "shape"),
+    ("wrong dtype", Tensor(np.array([1.0]), dtype="float32"), array([1.0], "float64"), "dtype"),
+    ("bool where floating needed", Tensor(np.array([1.0]), floating=True), array([1.0], "bool"), "dtype"),
+    ("wrong values", Tensor(np.array([1.0, 2.0])), array([1.0, 2.5]), "values"),
+    ("NaN never equals", Tensor(np.array([0.0])), array([np.nan]), "values"),
+    ("within tolerance", Number(1.0), ReceivedNumber(1.0 + 1e-9, "float"), None),
+    ("0-d tensor is a number", Number(2.0), array(2.0), None),
+    ("python number required", Number(1.0, python_only=True), array(1.0), "type"),
+    ("sequence length", Seq((Number(1.0), Number(2.0))), (ReceivedNumber(1, "int"),), "shape"),
+    ("pair of numbers from a 1-d tensor", Seq((Number(1.0), Number(2.0))), array([1.0, 2.0]), None),
+    ("missing key", Map({"c": Number(1.0)}), {"d": ReceivedNumber(1, "int")}, "type"),
+    ("nested value", Map({"c": Number(1.0)}), {"c": ReceivedNumber(3, "int")}, "values"),
+]
+
+
+@pytest.mark.parametrize("expected, received, stage", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_compare_reports_the_first_mismatch(expected, received, stage):
+    mismatch = compare(expected, received)
+    assert (mismatch.stage if mismatch else None) == stage
+
+
+def test_values_mismatch_names_count_error_and_positions():
+    mismatch = compare(Tensor(np.zeros((2, 2))), array([[0.0, 1.0], [0.0, np.nan]]))
+    assert "2 of 4 values differ" in mismatch.detail
+    assert "1 is NaN" in mismatch.detail
+    assert "at (0, 1) expected 0.0, got 1.0" in mismatch.detail
+
+
+@pytest.mark.parametrize("payload", [
+    {"tensor": {"dtype": "float64", "shape": [3], "data": "AAAA"}},  # too few bytes for the shape
+    {"tensor": {"dtype": "float64", "shape": [-1], "data": ""}},
+    {"tensor": {"dtype": "float64", "shape": "big", "data": ""}},
+    {"sequence": "not a list"},
+    {"number": "one"},
+    "just a string",
+    {"unknown": 1},
+])
+def test_malformed_results_are_rejected(payload):
+    with pytest.raises(DecodeError):
+        decode(payload)
+
+
+def test_round_trip_of_an_array():
+    payload = encode_array(np.arange(6, dtype=np.float32).reshape(2, 3))
+    received = decode(payload)
+    assert received.dtype == "float32" and received.values.shape == (2, 3)
+    assert compare(Tensor(np.arange(6.0).reshape(2, 3), dtype="float32"), received) is None
+    assert decode(tensor_payload(np.ones(2))).values.tolist() == [1.0, 1.0]
