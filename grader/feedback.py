@@ -20,12 +20,12 @@ def render_check_report(result, *, directory, width=100):
                      f"[{_points(exercise_result.score)}/{_points(exercise_result.max_score)}]")
         for check in exercise_result.checks:
             mark = "NOT ATTEMPTED" if check.not_attempted else MARKS[check.status]
-            lines.append(f"  {mark:<9} {check.check_id:<26} {check.description}")
+            lines.append(f"  {mark:<13} {check.check_id:<26} {check.description}")
             if check.status != "passed":
                 for paragraph in (check.message, f"Hint: {check.hint}" if check.hint else ""):
                     if paragraph:
-                        lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 12,
-                                                   subsequent_indent=" " * 14, break_long_words=False))
+                        lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
+                                                   subsequent_indent=" " * 18, break_long_words=False))
         lines.append("")
     passed = sum(check.status == "passed" for check in result.checks)
     lines.append(f"Score: {_points(result.score)}/{_points(result.max_score)} points on public checks; "

@@ -74,12 +74,13 @@ def _judge_probe(check, probe, outcome, public, file):
     if mismatch is None:
         return
     hint = ""
-    for variant in probe.variants:
+    for variant in probe.variants if mismatch.stage == "values" else ():
         matched = variant.expected(received) is None if callable(variant.expected) else compare(variant.expected, received) is None
         if matched:
             hint = variant.hint
             break
-    hint = hint or check.stage_hints.get(mismatch.stage, "")
+    stage_hint = check.stage_hints.get(mismatch.stage, "")
+    hint = hint or (stage_hint(mismatch) if callable(stage_hint) else stage_hint)
     if public:
         if mismatch.expected.startswith("an array of shape") and mismatch.detail:
             text = f"{probe.shows}: {mismatch.path} is wrong: {mismatch.detail}"

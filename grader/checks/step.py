@@ -7,6 +7,12 @@ from grader.compare import Number, Tensor
 AT_ZERO = "At z == 0 the step is 0: only strictly positive inputs fire."
 AS_FLOAT = ("A comparison such as z > 0 gives a bool tensor; the step must hand back "
             "floating-point 1.0 and 0.0 in the input's dtype.")
+KEEP_DTYPE = "Keep the input's floating dtype: a float32 tensor in gives a float32 tensor out."
+
+
+def _dtype_hint(mismatch):
+    """bool or integer results come from an unconverted comparison; other dtypes from a conversion."""
+    return AS_FLOAT if any(kind in mismatch.received for kind in ("bool", "int", "uint")) else KEEP_DTYPE
 
 
 def _scalar_probes(refs, rng):
@@ -50,9 +56,9 @@ def _hidden_probes(refs, rng):
 CHECKS = (
     Check("step.scalar", "step", 2, "public", "step on Python numbers returns 1 or 0", "step", _scalar_probes),
     Check("step.tensor", "step", 3, "public", "step on tensors keeps shape and floating dtype", "step",
-          _tensor_probes, stage_hints={"dtype": AS_FLOAT, "type": AS_FLOAT}),
+          _tensor_probes, stage_hints={"dtype": _dtype_hint}),
     Check("step.integer_input", "step", 2, "public", "step on an integer tensor gives floating 1.0 and 0.0",
-          "step", _integer_probes, stage_hints={"dtype": AS_FLOAT}),
+          "step", _integer_probes, stage_hints={"dtype": _dtype_hint}),
     Check("step.hidden", "step", 3, "hidden", "step on random tensors, with zeros and NaN, in float32 and float64",
-          "step", _hidden_probes, stage_hints={"dtype": AS_FLOAT}),
+          "step", _hidden_probes, stage_hints={"dtype": _dtype_hint}),
 )

@@ -11,6 +11,27 @@ import sys
 import types
 
 
+class SourceOnlyLoader(importlib.abc.Loader):
+    """Run a file's source text, never a cached .pyc beside it, and write no bytecode."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        with open(self.path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, self.path, "exec", dont_inherit=True)
+        module.__file__ = self.path
+        exec(code, module.__dict__)
+
+
+def source_spec(name, path):
+    return importlib.util.spec_from_file_location(name, path, loader=SourceOnlyLoader(path))
+
+
 class ExerciseFinder(importlib.abc.MetaPathFinder):
     def __init__(self, files):
         self.files = dict(files)  # module name -> path of the file to run
@@ -22,7 +43,7 @@ class ExerciseFinder(importlib.abc.MetaPathFinder):
             return spec
         name = fullname.removeprefix("exercises.")
         if name in self.files:
-            return importlib.util.spec_from_file_location(fullname, self.files[name])
+            return source_spec(fullname, self.files[name])
         return None
 
 
@@ -48,7 +69,7 @@ def prepare_context(exercise, exercise_names, stand_ins):
 
 def load(exercise, path):
     """Execute the exercise file as module `exercise` (also `exercises.<name>`)."""
-    spec = importlib.util.spec_from_file_location(exercise, path)
+    spec = source_spec(exercise, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[exercise] = module
     sys.modules[f"exercises.{exercise}"] = module

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
+sys.dont_write_bytecode = True  # never leave __pycache__ in a submission
 
 import numpy  # noqa: E402,F401 - warm the import for children
 import torch  # noqa: E402
