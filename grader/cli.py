@@ -16,6 +16,19 @@ def _parser():
                        help=f"exercises to check (default: all): {', '.join(EXERCISE_IDS)}")
     check.add_argument("--dir", type=Path, default=None, help="folder with your exercise files (default: exercises/)")
     check.add_argument("--timeout", default=None, help="seconds each exercise may run (default: per exercise)")
+
+    grade = commands.add_parser("grade", help="grade a whole class of submissions")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="folder with one entry per student: a folder or a .zip named by the student id")
+    grade.add_argument("--out", type=Path, required=True, help="where results, grades.csv and the gradebook go")
+    grade.add_argument("--workers", default=None, help="parallel workers (default: the number of CPUs)")
+    grade.add_argument("--student", action="append", default=None, metavar="ID",
+                       help="grade only this student (repeatable)")
+    grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    grade.add_argument("--timeout", default=None, help="seconds each exercise may run (default: per exercise)")
+    grade.add_argument("--secret", default=None, help="course secret for the per-student hidden inputs")
+    grade.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
+    grade.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
     return parser
 
 
@@ -35,9 +48,43 @@ def run_check(*, exercises, directory, timeout=None, out=sys.stdout):
     return 0 if all(check.status == "passed" for check in result.checks) else 1
 
 
+def run_grade(args, out=sys.stdout):
+    """The instructor's batch grading; exit 0 when the batch finished, whatever the scores."""
+    import os
+
+    from grader.batch import BatchError, grade_class
+    from grader.config import pick, read_course_config, workers_from
+    from grader.progress import BatchProgress
+
+    file_values = read_course_config(args.config) if args.config else {}
+    file_name = str(args.config) if args.config else "the course config"
+    settings = load_settings(timeout=args.timeout, file_values=file_values, file_name=file_name)
+    workers = workers_from(*pick("workers", cli=args.workers, file_values=file_values, file_name=file_name,
+                                 default=os.cpu_count() or 1))
+    secret, _ = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
+    gradebook, _ = pick("gradebook", cli=args.gradebook, file_values=file_values, file_name=file_name)
+    with BatchProgress(out) as progress:
+        try:
+            summary = grade_class(submissions_dir=args.submissions, out_dir=args.out, workers=workers,
+                                  students=args.student, force=args.force, settings=settings, secret=secret,
+                                  gradebook_url=gradebook, on_progress=progress.update,
+                                  command=" ".join(["grade", *sys.argv[2:]]))
+        except BatchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    progress.print_summary(summary)
+    return 0
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        try:
+            return run_grade(args)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "check":
         unknown = [name for name in args.exercises if name not in EXERCISE_IDS]
         if unknown:

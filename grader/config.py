@@ -40,11 +40,16 @@ class Limits:
     open_files: int = 256
 
 
+ISOLATION_LAYERS = ("namespaces", "mounts", "rlimits", "uid", "privileges", "landlock", "seccomp")
+SANDBOX_UID_BASE = 61000  # worker slot k runs student code as uid SANDBOX_UID_BASE + k
+
+
 @dataclass(frozen=True)
 class Settings:
     timeouts: dict = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     limits: Limits = Limits()
     solutions_dir: Path = SOLUTIONS_DIR
+    isolation: tuple = ISOLATION_LAYERS  # layers to apply (grader/harness/sandbox.py); tests narrow it
 
 
 def _timeout_from(value, source):
@@ -57,19 +62,60 @@ def _timeout_from(value, source):
     return seconds
 
 
-def load_settings(*, timeout=None, environ=None):
-    """Settings from the command line (timeout=) over GRADER_TIMEOUT over defaults.
+def read_course_config(path):
+    """The [grader] table of a course config file (TOML): secret, timeout, workers, gradebook."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    table = data.get("grader", {})
+    unknown = set(table) - {"secret", "timeout", "workers", "gradebook"}
+    if not isinstance(table, dict) or unknown:
+        raise ConfigError(f"{path}: unknown setting(s) in [grader]: {', '.join(sorted(unknown))}")
+    return table
+
+
+def pick(name, *, cli=None, environ=None, file_values=None, file_name="the course config", default=None):
+    """One setting by the one precedence: command line, then GRADER_<NAME>, then the file, then the default.
+
+    Returns (value, where it came from) so that an error can say where a bad value came from.
+    """
+    environ = os.environ if environ is None else environ
+    if cli is not None:
+        return cli, f"--{name}"
+    variable = f"GRADER_{name.upper()}"
+    if environ.get(variable):
+        return environ[variable], f"environment variable {variable}"
+    if file_values and name in file_values:
+        return file_values[name], f"{file_name} ({name} = ...)"
+    return default, "the default"
+
+
+def workers_from(value, source):
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: workers must be a whole number, got {value!r}") from None
+    if not 1 <= workers <= 256:
+        raise ConfigError(f"{source}: workers must be between 1 and 256, got {workers}")
+    return workers
+
+
+def load_settings(*, timeout=None, environ=None, file_values=None, file_name="the course config"):
+    """Settings from the command line (timeout=) over GRADER_TIMEOUT over the course config over defaults.
 
     A single timeout replaces every exercise's limit.
     """
-    environ = os.environ if environ is None else environ
+    value, source = pick("timeout", cli=timeout, environ=environ, file_values=file_values, file_name=file_name)
+    seconds = _timeout_from(str(value), source) if value is not None else None
     timeouts = dict(DEFAULT_TIMEOUTS)
-    if timeout is not None:
-        seconds = _timeout_from(timeout, "--timeout")
-    elif environ.get("GRADER_TIMEOUT"):
-        seconds = _timeout_from(environ["GRADER_TIMEOUT"], "environment variable GRADER_TIMEOUT")
-    else:
-        seconds = None
     if seconds is not None:
         timeouts = {name: seconds for name in timeouts}
     return Settings(timeouts=timeouts)

@@ -17,6 +17,9 @@ def select_checks(exercise, visibilities):
     return [check for check in exercise.checks if check.visibility in visibilities]
 
 
+_public_probes = {}  # public checks use fixed seeds: build their probes once per process
+
+
 def build_probes(checks, *, hidden_seed):
     """Probes for each check, from its seed: fixed for public checks, per student for hidden ones."""
     import numpy as np
@@ -26,12 +29,25 @@ def build_probes(checks, *, hidden_seed):
     references = load_references()
     probes = {}
     for check in checks:
+        if check.visibility == "public" and check.id in _public_probes:
+            probes[check.id] = _public_probes[check.id]
+            continue
         base = 0 if check.visibility == "public" else hidden_seed
         probes[check.id] = check.make_probes(references, np.random.default_rng(seed_for(check.id, base)))
+        if check.visibility == "public":
+            _public_probes[check.id] = probes[check.id]
     return probes
 
 
-def _plan(files, exercises, checks_by_exercise, probes):
+def problem_result(student, message, *, visibilities=("public", "hidden"), status="error"):
+    """The result of a submission that could not be graded at all: every check says why."""
+    return SubmissionResult(student, tuple(
+        ExerciseResult(exercise.id, tuple(CheckResult(check.id, status, float(check.points), message, check.visibility,
+                                                      check.description) for check in select_checks(exercise, visibilities)))
+        for exercise in registry.EXERCISES))
+
+
+def _plan(files, exercises, checks_by_exercise, probes, student_dir):
     plan_exercises = []
     for exercise in exercises:
         calls = []
@@ -41,7 +57,7 @@ def _plan(files, exercises, checks_by_exercise, probes):
                 calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans))
         plan_exercises.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": calls})
     return {"files": {name: str(path) for name, path in files.items()}, "exercise_names": list(registry.EXERCISE_IDS),
-            "exercises": plan_exercises}
+            "exercises": plan_exercises, "student_dir": str(Path(student_dir).resolve())}
 
 
 def _static_note(exercise, path):
@@ -55,7 +71,7 @@ def _static_note(exercise, path):
 
 
 def grade_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",),
-                     hidden_seed=0, settings=Settings(), zygote=None):
+                     hidden_seed=0, settings=Settings(), zygote=None, shown_as=None, hide=()):
     """Grade the exercise files in `directory`; return a SubmissionResult.
 
     A zygote may be passed in to reuse across submissions; otherwise one is
@@ -66,15 +82,17 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
         zygote = Zygote()
     try:
         exercises = [registry.exercise(name) for name in (exercise_ids or registry.EXERCISE_IDS)]
-        located = locate(Path(directory), [exercise.id for exercise in exercises])
+        located = locate(Path(directory), [exercise.id for exercise in exercises], shown_as)
         checks_by_exercise = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
         runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks_by_exercise[exercise.id]]
         probes = build_probes([check for exercise in runnable for check in checks_by_exercise[exercise.id]], hidden_seed=hidden_seed)
         runs = {}
         if runnable:
             files = {exercise.id: located[exercise.id].path for exercise in exercises if not located[exercise.id].problem}
-            plan = _plan(files, runnable, checks_by_exercise, probes)
-            runs = run_exercises(zygote, plan, settings.timeouts, settings.limits)
+            plan = _plan(files, runnable, checks_by_exercise, probes, directory)
+            sandbox = {"layers": list(settings.isolation),
+                       "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
+            runs = run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)
     finally:
         if own_zygote:
             zygote.close()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from grader.config import HARNESS_DIR, Limits
+from grader.config import HARNESS_DIR, SANDBOX_UID_BASE, Limits
 
 MAX_LINE = 8 * 1024 * 1024
 
@@ -45,8 +45,9 @@ def _child_environment():
 class Zygote:
     """One warm process with torch imported, started by exec, forking a child per job."""
 
-    def __init__(self, python=None):
+    def __init__(self, python=None, slot=0):
         self.python = python or sys.executable
+        self.slot = slot
         self.process = None
         self.jobs = 0
         self.start()
@@ -73,13 +74,14 @@ class Zygote:
                 raise RunnerError("the grading worker process did not start properly")
             self.ready = True
 
-    def run(self, plan, timeouts, limits):
+    def run(self, plan, timeouts, limits, sandbox=None):
         """Run one job; return (child event lines, final message)."""
         self._wait_ready()
         self.jobs += 1
         job_id = self.jobs
         cpu_seconds = sum(timeouts[exercise["name"]] for exercise in plan["exercises"]) + 1
-        job = {"id": job_id, "plan": plan, "timeouts": timeouts,
+        job = {"id": job_id, "plan": plan, "timeouts": timeouts, "student_dir": plan["student_dir"],
+               "sandbox": dict(sandbox or {}, uid=SANDBOX_UID_BASE + self.slot),
                "limits": {"cpu_seconds": cpu_seconds, "memory_bytes": limits.memory_bytes,
                           "file_bytes": limits.file_bytes, "open_files": limits.open_files}}
         try:
@@ -154,7 +156,7 @@ def collect(lines, expected_order, call_ids):
     return runs, current
 
 
-def run_exercises(zygote, plan, timeouts, limits=Limits()):
+def run_exercises(zygote, plan, timeouts, limits=Limits(), sandbox=None):
     """Run every exercise of the plan, re-forking after a child that died.
 
     Returns {exercise: ExerciseRun} for each exercise in the plan.
@@ -164,7 +166,7 @@ def run_exercises(zygote, plan, timeouts, limits=Limits()):
     results = {}
     while remaining:
         sub_plan = dict(plan, exercises=remaining)
-        lines, done = zygote.run(sub_plan, timeouts, limits)
+        lines, done = zygote.run(sub_plan, timeouts, limits, sandbox)
         names = [exercise["name"] for exercise in remaining]
         runs, still_open = collect(lines, names, call_ids)
         if any(run.ending == "tampered" for run in runs.values()):

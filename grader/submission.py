@@ -55,9 +55,13 @@ def _compile_problem(path: Path):
     return ""
 
 
-def locate(directory: Path, exercises=EXERCISE_IDS):
-    """Each exercise's file, at the submission's root or under exercises/."""
+def locate(directory: Path, exercises=EXERCISE_IDS, shown_as=None):
+    """Each exercise's file, at the submission's root or under exercises/.
+
+    shown_as names the folder in messages (e.g. "the submission" for a staged copy).
+    """
     directory = Path(directory)
+    shown_as = shown_as or str(directory)
     found = {}
     for exercise in exercises:
         filename = f"{exercise}.py"
@@ -65,7 +69,7 @@ def locate(directory: Path, exercises=EXERCISE_IDS):
                      if (folder / filename).is_file()), None)
         if path is None:
             near = _near_miss(directory, filename)
-            message = f"{filename} was not found in {directory}"
+            message = f"{filename} was not found in {shown_as}"
             if near is not None:
                 message += f" (there is {near.relative_to(directory)}: the file must be named exactly {filename})"
             found[exercise] = ExerciseFile(exercise, None, message, "missing")

@@ -4,9 +4,10 @@ Every reference is checked against an independent computation: exhaustive truth
 tables, plain-Python re-implementations with exactly representable (dyadic)
 numbers, `math` formulas, `torch.autograd` in float64 and central differences.
 
-The contract is /work/shared/EXERCISES.md. Randomness is deterministic: hypothesis
-runs derandomized, without an example database, and every tensor is drawn from a
-`torch.Generator` seeded by a hypothesis-provided integer.
+The contract is EXERCISES.md (the exercise contract). Randomness is deterministic:
+hypothesis runs derandomized, without an example database; tensors come from a
+`torch.Generator` seeded by a hypothesis-provided integer, and torch_mlp models from
+`torch.manual_seed(seed)` inside `torch.random.fork_rng`, so global RNG state is untouched.
 """
 import copy
 import itertools
@@ -32,6 +33,7 @@ refs = load_references()
 
 F64 = torch.float64
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None)
+MID = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 FEW = settings(max_examples=20, deadline=None, derandomize=True, database=None)
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -104,8 +106,8 @@ def test_step_float_tensor_edge_values():
         z = torch.tensor([-1.0, -0.0, 0.0, float("nan"), 1e-30, -1e-30, 3.0, float("inf")], dtype=dtype)
         result = step(z)
         assert result.dtype == dtype
-        expected = [0.0, 0.0, 0.0, 0.0, 1.0 if 1e-30 > 0 and dtype != torch.float16 else 0.0,
-                    0.0, 1.0, 1.0]
+        tiny = 0.0 if dtype == torch.float16 else 1.0  # 1e-30 rounds to 0 in float16
+        expected = [0.0, 0.0, 0.0, 0.0, tiny, 0.0, 1.0, 1.0]
         assert result.tolist() == expected
 
 
@@ -481,8 +483,11 @@ def build_pair(leaves, program):
     nodes = [Value(x) for x in leaves]
     tensors = [torch.tensor(float(x), dtype=F64, requires_grad=True) for x in leaves]
     for op, i, j, c in program:
-        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]  # any earlier node: inner nodes get reused
-        ta, tb = tensors[i % len(nodes)], tensors[j % len(nodes)]
+        # the first operand is one of the 3 newest nodes (long chains), the second any
+        # earlier node (inner nodes get reused, some nodes stay unreachable)
+        i = len(nodes) - 1 - i % min(3, len(nodes))
+        j = j % len(nodes)
+        a, b, ta, tb = nodes[i], nodes[j], tensors[i], tensors[j]
         if abs(a.data) > GUARD or (op in BINARY and abs(b.data) > GUARD):
             op = "sigmoid"
         v = apply_op(op, a, b, c)
@@ -507,7 +512,7 @@ def compare_graph(nodes, tensors):
     assert out.grad == 1.0
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@SETTINGS
 @given(
     st.lists(st.floats(-3, 3), min_size=1, max_size=4),
     st.lists(
@@ -517,8 +522,8 @@ def compare_graph(nodes, tensors):
             st.integers(0, 10**6),
             constants,
         ),
-        min_size=1,
-        max_size=30,
+        min_size=6,
+        max_size=40,
     ),
 )
 def test_value_random_graphs_equal_autograd(leaves, program):
@@ -777,8 +782,8 @@ def test_torch_mlp_forward_equals_manual(sizes, seed, m):
                               rtol=1e-5, atol=1e-5)
 
 
-@SETTINGS
-@given(sizes_st, seeds, st.integers(1, 8), st.sampled_from([0.01, 0.1, 0.5]), st.integers(2, 20))
+@MID
+@given(sizes_st, seeds, st.integers(1, 8), st.sampled_from([0.01, 0.1, 0.5]), st.integers(2, 12))
 def test_torch_mlp_fit_equals_hand_written_sgd(sizes, seed, m, lr, epochs):
     model = seeded_model(sizes, seed)
     twin = copy.deepcopy(model)
@@ -825,7 +830,7 @@ def test_torch_mlp_fit_defaults_and_no_gradient_pile_up():
                 p -= 0.5 * gp
 
 
-@SETTINGS
+@FEW
 @given(st.sampled_from([[1, 1], [1, 4, 1], [2, 3, 1], [2, 1]]), seeds)
 def test_torch_mlp_fit_non_increasing_on_easy_regression(sizes, seed):
     model = seeded_model(sizes, seed)

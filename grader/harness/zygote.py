@@ -7,11 +7,10 @@ paths, call inputs and time limits. For each job it forks a child that runs
 capped result size), kills the child's whole process group at the end, and
 relays the child's result lines, uninterpreted but for framing, on stdout.
 """
-import ctypes
 import json
 import os
-import resource
 import selectors
+import shutil
 import signal
 import sys
 import tempfile
@@ -25,13 +24,13 @@ import torch  # noqa: E402
 
 import child  # noqa: E402
 import light_dynamo  # noqa: E402
+import sandbox  # noqa: E402
 
 LOG_KEEP = 64 * 1024
 LOG_KILL = 8 * 1024 * 1024
 RESULT_LINE_MAX = 4 * 1024 * 1024
 RESULT_TOTAL_MAX = 64 * 1024 * 1024
 BETWEEN_EXERCISES = 5.0
-PR_SET_PDEATHSIG = 1
 
 
 def send(message):
@@ -39,36 +38,30 @@ def send(message):
     sys.stdout.flush()
 
 
-def apply_limits(limits):
-    soft_cpu = max(1, int(limits["cpu_seconds"]))
-    for name, soft, hard in [
-        ("RLIMIT_CORE", 0, 0),
-        ("RLIMIT_CPU", soft_cpu, soft_cpu + 1),
-        ("RLIMIT_DATA", limits["memory_bytes"], limits["memory_bytes"]),
-        ("RLIMIT_FSIZE", limits["file_bytes"], limits["file_bytes"]),
-        ("RLIMIT_NOFILE", limits["open_files"], limits["open_files"]),
-    ]:
-        resource.setrlimit(getattr(resource, name), (soft, hard))
+ISOLATION = None  # sandbox.Isolation, prepared once in main()
+RUNTIME_PATHS = []  # what the interpreter and the harness need to stay importable
 
 
 def child_main(job, result_w, log_w):
-    """In the forked child: isolate what this layer can, then run the plan."""
+    """In the forked child: isolate, then run the plan."""
     os.setsid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
-    devnull = os.open(os.devnull, os.O_RDONLY)
+    sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
+    devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(log_w, 1)
     os.dup2(log_w, 2)
     os.dup2(result_w, 3)
     os.closerange(4, 65536)
-    scratch = tempfile.mkdtemp(prefix="grader-run-")
-    os.chdir(scratch)
-    apply_limits(job["limits"])
+    student_dir = job["student_dir"]
+    sandbox_settings = dict(job.get("sandbox", {}))
+    sandbox_settings["expose"] = RUNTIME_PATHS
+    scratch = "/tmp/work" if "mounts" in sandbox_settings.get("layers", sandbox.LAYERS) else job["scratch"]
+    report = ISOLATION.enter(job=dict(job, sandbox=sandbox_settings), student_dir=student_dir, scratch=scratch,
+                             enabled=sandbox_settings.get("layers", sandbox.LAYERS))
+    reporter = child.Reporter(3)
+    reporter.emit({"event": "sandbox", "layers": report})
     torch.set_num_threads(1)
-    child.run_plan(job["plan"], child.Reporter(3))
+    child.run_plan(job["plan"], reporter)
     sys.stdout.flush()
     sys.stderr.flush()
 
@@ -172,6 +165,14 @@ def _reap(pid):
 
 
 def run_job(job):
+    job["scratch"] = tempfile.mkdtemp(prefix="grader-scratch-")
+    try:
+        _fork_and_supervise(job)
+    finally:
+        shutil.rmtree(job["scratch"], ignore_errors=True)
+
+
+def _fork_and_supervise(job):
     result_r, result_w = os.pipe()
     log_r, log_w = os.pipe()
     sys.stdout.flush()
@@ -192,8 +193,11 @@ def run_job(job):
 
 
 def main():
+    global ISOLATION, RUNTIME_PATHS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     light_dynamo.install()
+    ISOLATION = sandbox.Isolation()
+    RUNTIME_PATHS = sandbox.python_paths() + [os.path.dirname(os.path.abspath(__file__))]
     send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
     for line in sys.stdin:
         if not line.strip():

@@ -1,0 +1,125 @@
+"""Batch grading of a class end to end: files written, gradebook kept, resume after kill -9."""
+import csv
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import FIXTURES, REPO
+from grader.batch import BatchError, grade_class
+from grader.config import EXERCISE_IDS, SOLUTIONS_DIR, Settings
+from grader.gradebook import Gradebook
+
+
+def reference_copy(target):
+    shutil.copytree(SOLUTIONS_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+@pytest.fixture
+def small_class(tmp_path):
+    root = tmp_path / "class"
+    root.mkdir()
+    reference_copy(root / "ada")
+    shutil.copytree(FIXTURES / "step_at_zero", root / "ben")
+    shutil.make_archive(str(root / "cy"), "zip", SOLUTIONS_DIR)
+    (root / "dee.zip").write_bytes(b"not a zip")
+    return root
+
+
+def test_grade_writes_results_grades_and_gradebook(small_class, tmp_path):
+    out = tmp_path / "out"
+    summary = grade_class(submissions_dir=small_class, out_dir=out, workers=2, secret="s")
+    assert sorted(item.student for item in summary.graded) == ["ada", "ben", "cy", "dee"]
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [row["student"] for row in rows] == ["ada", "ben", "cy", "dee"]
+    assert list(rows[0]) == ["student", "score", "max_score", *EXERCISE_IDS]
+    by_student = {row["student"]: row for row in rows}
+    assert by_student["ada"]["score"] == by_student["cy"]["score"] == "100"
+    assert float(by_student["ben"]["step"]) < 10 and by_student["dee"]["score"] == "0"
+    for student in ("ada", "ben", "cy", "dee"):
+        result = json.loads((out / "results" / f"{student}.json").read_text())
+        assert set(result["exercises"]) == set(EXERCISE_IDS)
+        assert result["score"] == sum(exercise["score"] for exercise in result["exercises"].values())
+    dee = json.loads((out / "results" / "dee.json").read_text())
+    assert "not a readable zip file" in dee["exercises"]["step"]["checks"][0]["message"]
+    assert Gradebook(f"sqlite:///{out / 'gradebook.sqlite'}").count_gradings() == 4
+
+
+def test_unchanged_submissions_are_skipped_and_force_regrades_once(small_class, tmp_path):
+    out = tmp_path / "out"
+    grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", students=["ada", "ben"])
+    again = grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", students=["ada", "ben", "zed"])
+    assert len(again.skipped) == 2 and not again.done and again.unknown_students == ["zed"]
+    forced = grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", students=["ada"], force=True)
+    assert [item.student for item in forced.done] == ["ada"]
+    gradebook = Gradebook(f"sqlite:///{out / 'gradebook.sqlite'}")
+    assert gradebook.count_gradings("ada") == 1 and gradebook.count_gradings("ben") == 1
+    (small_class / "ben" / "step.py").write_text((SOLUTIONS_DIR / "step.py").read_text())
+    changed = grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", students=["ben"])
+    assert [item.student for item in changed.done] == ["ben"] and changed.done[0].score == 10
+
+
+def test_same_submission_same_score_across_runs(small_class, tmp_path):
+    first = grade_class(submissions_dir=small_class, out_dir=tmp_path / "a", workers=1, secret="k", students=["ben"])
+    second = grade_class(submissions_dir=small_class, out_dir=tmp_path / "b", workers=1, secret="k", students=["ben"])
+    assert first.done[0].score == second.done[0].score
+    assert (tmp_path / "a" / "results" / "ben.json").read_text() == (tmp_path / "b" / "results" / "ben.json").read_text()
+
+
+def test_the_grader_fails_only_when_it_cannot_do_its_job(tmp_path):
+    with pytest.raises(BatchError, match="is not a folder"):
+        grade_class(submissions_dir=tmp_path / "nowhere", out_dir=tmp_path / "out")
+    (tmp_path / "class").mkdir()
+    (tmp_path / "blocker").write_text("a file where OUT should be")
+    with pytest.raises(BatchError, match="cannot be written"):
+        grade_class(submissions_dir=tmp_path / "class", out_dir=tmp_path / "blocker" / "out")
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "is not a folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def _gradings(database):
+    if not database.exists():
+        return []
+    with sqlite3.connect(database) as connection:
+        try:
+            return connection.execute("select student from gradings").fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+def test_kill_9_mid_batch_then_rerun_grades_everyone_exactly_once(tmp_path):
+    root = tmp_path / "class"
+    root.mkdir()
+    slow_step = "import time\ntime.sleep(0.5)\ndef step(z):\n    return 1 if z > 0 else 0\n"
+    for index in range(8):
+        (root / f"s{index}").mkdir()
+        (root / f"s{index}" / "step.py").write_text(slow_step)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(root), "--out", str(out), "--workers", "1", "--secret", "k"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    database = out / "gradebook.sqlite"
+    deadline = time.monotonic() + 120
+    while len(_gradings(database)) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the batch finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    graded_before = len(_gradings(database))
+    assert 2 <= graded_before < 8
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    students = sorted(student for (student,) in _gradings(database))
+    assert students == [f"s{index}" for index in range(8)]  # each exactly once
+    assert f"{graded_before} unchanged submission(s) already graded" in done.stdout
+    assert sorted(path.name for path in (out / "results").glob("*.json")) == [f"s{index}.json" for index in range(8)]
+    assert not list((out / "results").glob(".*"))  # no half-written temporary files left visible
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [row["student"] for row in rows] == [f"s{index}" for index in range(8)]
