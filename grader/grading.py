@@ -2,6 +2,8 @@
 
 submission folder -> plan (calls + inputs) -> isolated run -> verdicts.
 """
+import shutil
+import tempfile
 from pathlib import Path
 
 from grader import registry
@@ -60,6 +62,20 @@ def _plan(files, exercises, checks_by_exercise, probes, student_dir):
             "exercises": plan_exercises, "student_dir": str(Path(student_dir).resolve())}
 
 
+def _stage_files(located, exercises, staging: Path):
+    """Copy just the exercise files into a folder the sandbox's unprivileged uid can read."""
+    staging.chmod(0o755)
+    files = {}
+    for exercise in exercises:
+        if located[exercise.id].problem:
+            continue
+        target = staging / exercise.filename
+        shutil.copyfile(located[exercise.id].path, target)
+        target.chmod(0o644)
+        files[exercise.id] = target
+    return files
+
+
 def _static_note(exercise, path):
     bans = set(exercise.import_bans) | {ban for check in exercise.checks for ban in ()}
     if exercise.id == "mlp":
@@ -88,11 +104,12 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
         probes = build_probes([check for exercise in runnable for check in checks_by_exercise[exercise.id]], hidden_seed=hidden_seed)
         runs = {}
         if runnable:
-            files = {exercise.id: located[exercise.id].path for exercise in exercises if not located[exercise.id].problem}
-            plan = _plan(files, runnable, checks_by_exercise, probes, directory)
-            sandbox = {"layers": list(settings.isolation),
-                       "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
-            runs = run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)
+            with tempfile.TemporaryDirectory(prefix="grader-submission-") as staging:
+                files = _stage_files(located, exercises, Path(staging))
+                plan = _plan(files, runnable, checks_by_exercise, probes, staging)
+                sandbox = {"layers": list(settings.isolation),
+                           "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
+                runs = run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)
     finally:
         if own_zygote:
             zygote.close()

@@ -48,6 +48,7 @@ class Zygote:
     def __init__(self, python=None, slot=0):
         self.python = python or sys.executable
         self.slot = slot
+        self.last_sandbox = {}  # layer -> "on" or why not, as the last child reported before running student code
         self.process = None
         self.jobs = 0
         self.start()
@@ -95,6 +96,8 @@ class Zygote:
             if message.get("job") != job_id:
                 continue
             if message.get("kind") == "event":
+                if not lines:  # the child's first line is written before any student code runs
+                    self.last_sandbox = _sandbox_report(message.get("line", ""))
                 lines.append(message.get("line", ""))
             elif message.get("kind") == "done":
                 return lines, message
@@ -113,6 +116,12 @@ class Zygote:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _sandbox_report(line):
+    event = _parse(line) or {}
+    layers = event.get("layers") if event.get("event") == "sandbox" else None
+    return {str(key): str(value)[:200] for key, value in layers.items()} if isinstance(layers, dict) else {}
 
 
 def _parse(line):
