@@ -1,12 +1,12 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   - install, then self-check the reference solutions and a sample student
+#   make demo   - install, then grade the bundled sample class (samples/class) into out/sample-class
 #   make test   - install, then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo check test stubs bench submission-clean
+.PHONY: install demo selfcheck-demo check test stubs bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m grader grade samples/class --out out/sample-class
+
+selfcheck-demo: $(STAMP)
 	$(PY) -m grader check --dir solutions
 	-$(PY) -m grader check --dir samples/student
 

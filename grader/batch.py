@@ -45,6 +45,7 @@ class BatchSummary:
     gradebook_url: str
     graded: list = field(default_factory=list)
     unknown_students: list = field(default_factory=list)
+    isolation: dict = None  # layer -> "on" or why not, as the first sandboxed run reported
 
     @property
     def done(self):
@@ -136,6 +137,9 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
             write_result(out_dir, result)
             item = Graded(submission.student, result.score, result.max_score, seconds, submission.problem)
             summary.graded.append(item)
+            if summary.isolation is None and zygotes and zygotes[0].last_sandbox:
+                summary.isolation = dict(zygotes[0].last_sandbox)
+                notify("isolation", layers=summary.isolation)
             notify("graded", item=item)
         for thread in threads:
             thread.join()

@@ -75,7 +75,8 @@ def _judge_probe(check, probe, outcome, public, file):
         return
     hint = ""
     for variant in probe.variants if mismatch.stage == "values" else ():
-        matched = variant.expected(received) is None if callable(variant.expected) else compare(variant.expected, received) is None
+        wrong = variant.expectation()
+        matched = wrong(received) is None if callable(wrong) else compare(wrong, received) is None
         if matched:
             hint = variant.hint
             break

@@ -25,6 +25,12 @@ class BatchProgress:
             self.task = self.progress.add_task("grading", total=info["total"], last="")
             if info.get("skipped"):
                 self.console.print(f"{info['skipped']} unchanged submission(s) already graded: skipped (use --force to regrade)")
+        elif event == "isolation":
+            missing = {layer: state for layer, state in info["layers"].items() if state != "on"}
+            if missing:
+                self.console.print("isolation: running without " + "; ".join(f"{layer} ({state})" for layer, state in missing.items()))
+            else:
+                self.console.print("isolation: every layer is on (" + ", ".join(info["layers"]) + ")")
         elif event == "graded" and self.task is not None:
             item = info["item"]
             self.progress.update(self.task, advance=1, last=f"{item.student}: {item.score:g}/{item.max_score:g}")

@@ -17,10 +17,19 @@ from grader.harness.codec import tensor_payload
 
 @dataclass(frozen=True)
 class Variant:
-    """A known wrong answer for the same inputs, and the hint it earns."""
+    """A known wrong answer for the same inputs, and the hint it earns.
 
-    expected: Any  # an expectation from grader.compare, or a judge function
-    hint: str
+    `expected` is an expectation from grader.compare or a judge function;
+    `make` builds the expectation on demand, for variants that cost a
+    computation and are only needed when a result is wrong.
+    """
+
+    expected: Any = None
+    hint: str = ""
+    make: Callable = None
+
+    def expectation(self):
+        return self.make() if self.make is not None else self.expected
 
 
 @dataclass(frozen=True)

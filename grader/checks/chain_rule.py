@@ -58,14 +58,12 @@ def evaluate_graph(program, with_backward=True):
             node = torch.exp(nodes[step[1]])
         else:
             node = torch.sigmoid(nodes[step[1]])
-        if not node.is_leaf:
-            node.retain_grad()
         nodes.append(node)
-    data = [node.item() for node in nodes]
+    data = torch.stack(nodes).tolist()
     if not with_backward:
         return data, None
-    nodes[-1].backward()
-    return data, [0.0 if node.grad is None else node.grad.item() for node in nodes]
+    grads = torch.autograd.grad(nodes[-1], nodes, allow_unused=True)
+    return data, [0.0 if grad is None else float(grad) for grad in grads]
 
 
 def _graph_probe(program, with_backward=True, variants=()):

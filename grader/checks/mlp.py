@@ -56,12 +56,11 @@ def _grads_expectation(loss, grads, atol=1e-7):
 
 def _backward_probe(x, y, params):
     loss, grads = autograd_loss_and_grads(x, y, params)
-    sum_loss, sum_grads = autograd_loss_and_grads(x, y, params, reduction="sum")
-    half = [(dW / 2, db / 2) for dW, db in grads]
     variants = (
-        Variant(_grads_expectation(sum_loss, sum_grads), SUM_NOT_MEAN),
-        Variant(_grads_expectation(loss, half), MISSING_TWO),
-        Variant(_grads_expectation(loss, _hand_grads_without_sigmoid_derivative(x, y, params)), MISSING_SIGMOID_DERIVATIVE),
+        Variant(hint=SUM_NOT_MEAN, make=lambda: _grads_expectation(*autograd_loss_and_grads(x, y, params, reduction="sum"))),
+        Variant(hint=MISSING_TWO, make=lambda: _grads_expectation(loss, [(dW / 2, db / 2) for dW, db in grads])),
+        Variant(hint=MISSING_SIGMOID_DERIVATIVE,
+                make=lambda: _grads_expectation(loss, _hand_grads_without_sigmoid_derivative(x, y, params))),
     )
     return Probe(call("mlp_backward", x, y, params, bans=("autograd",)), shows("mlp_backward", x, y, params),
                  _grads_expectation(loss, grads), variants=variants)
@@ -84,10 +83,10 @@ def _train_expectation(params, losses):
 
 def _train_probe(x, y, params, lr, epochs):
     final, losses = _gradient_descent(x, y, params, lr, epochs)
-    late_final, late_losses = _gradient_descent(x, y, params, lr, epochs, record_after=True)
     return Probe(call("train", x, y, params, lr, epochs, bans=("autograd",)), shows("train", x, y, params, lr, epochs),
                  _train_expectation(final, losses),
-                 variants=(Variant(_train_expectation(late_final, late_losses), LOSS_AFTER_UPDATE),))
+                 variants=(Variant(hint=LOSS_AFTER_UPDATE, make=lambda: _train_expectation(
+                     *_gradient_descent(x, y, params, lr, epochs, record_after=True))),))
 
 
 def _data(rng, m, sizes):

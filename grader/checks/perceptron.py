@@ -81,10 +81,14 @@ def _rule_with_b_without_lr(X, y, lr, epochs, step):
 
 def _train_probe(refs, X, y, lr, epochs):
     w, b = refs.perceptron.train_perceptron(X, y, lr=lr, epochs=epochs)
-    wrong_w, wrong_b = _rule_with_b_without_lr(X, y, lr, epochs, refs.step.step)
+
+    def without_lr_on_b():
+        wrong_w, wrong_b = _rule_with_b_without_lr(X, y, lr, epochs, refs.step.step)
+        return Seq((Tensor(wrong_w.numpy(), atol=1e-9), Number(float(wrong_b), atol=1e-9)))
+
     return Probe(call("train_perceptron", X, y, lr=lr, epochs=epochs), shows("train_perceptron", X, y, lr=lr, epochs=epochs),
                  Seq((Tensor(w.numpy(), atol=1e-9), Number(float(b), atol=1e-9)), name="pair (w, b)"),
-                 variants=(Variant(Seq((Tensor(wrong_w.numpy(), atol=1e-9), Number(float(wrong_b), atol=1e-9))), B_WITHOUT_LR),))
+                 variants=(Variant(hint=B_WITHOUT_LR, make=without_lr_on_b),))
 
 
 def _train_probes(refs, rng):

@@ -1,0 +1,244 @@
+"""Batch grading throughput: `python -m grader grade` against nbgrader 0.9.6 `autograde`.
+
+One run builds a mixed class of N students (correct, buggy and broken variants of the
+six exercise files), grades it with our grader and with nbgrader (the same six
+exercises as one nbgrader assignment, see bench/nbgrader_course.py), and prints
+submissions per second for each, the ratio ours / nbgrader (target >= 100x) and our
+grader's peak memory (summed over its processes, sampled every 0.1 s) against 1 GiB.
+
+    python bench/batch_vs_nbgrader.py [--students 24] [--workers 2] [--keep]
+
+nbgrader lives in its own venv, bench/.venv-nbgrader (made on first use, ~1.5 min).
+"""
+import argparse
+import csv
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nbgrader_course as course  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "submissions"
+VENV = REPO / "bench" / ".venv-nbgrader"
+PIP_SPEC = ["nbgrader==0.9.6", "torch==2.13.0", "ipykernel", "numpy"]  # torch pinned: the local CPU build
+HAZARDS = {"infinite_loop", "segfault", "exit_at_import"}  # would time nbgrader's 30 s cell timeout, not grading
+MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+BUDGET_MIB = 1024
+
+
+def ensure_venv() -> Path:
+    """Create bench/.venv-nbgrader with nbgrader, torch and ipykernel unless it is ready."""
+    stamp = VENV / ".bench-installed"
+    if VENV.exists() and not (VENV / ".gitignore").exists():
+        (VENV / ".gitignore").write_text("*\n")  # as Python 3.13's venv does: never commit it
+    if stamp.exists() and stamp.read_text() == " ".join(PIP_SPEC):
+        return VENV
+    print(f"installing {' '.join(PIP_SPEC)} into {VENV} (first use) ...", flush=True)
+    started = time.perf_counter()
+    if not (VENV / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        (VENV / ".gitignore").write_text("*\n")
+    pip = subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", *PIP_SPEC],
+                         capture_output=True, text=True)
+    if pip.returncode:
+        sys.exit(f"pip install failed:\n{pip.stderr[-3000:]}")
+    stamp.write_text(" ".join(PIP_SPEC))
+    print(f"nbgrader venv ready in {time.perf_counter() - started:.0f} s", flush=True)
+    return VENV
+
+
+def variants():
+    """(correct, buggy): lists of (name, {exercise: source}); missing files come from solutions/."""
+    reference = {ex: MARKER.sub("", (REPO / "solutions" / f"{ex}.py").read_text(encoding="utf-8"))
+                 for ex in course.EXERCISES}
+    correct, buggy = [("solutions", reference)], []
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name not in HAZARDS):
+        own = {f.stem: f.read_text(encoding="utf-8") for f in [*folder.glob("*.py"), *folder.glob("exercises/*.py")]
+               if f.stem in course.EXERCISES}
+        if own:  # near_miss_name has none of the six names: skip it
+            (correct if folder.name.startswith("correct") else buggy).append((folder.name, {**reference, **own}))
+    broken = "\n\ndef broken(x:\n    return x\n"  # made up: syntax errors in two files
+    buggy.append(("made_up_syntax", {**reference, "mlp": reference["mlp"] + broken,
+                                     "chain_rule": reference["chain_rule"] + broken}))
+    stubs = {ex: (REPO / "exercises" / f"{ex}.py").read_text(encoding="utf-8") for ex in course.EXERCISES}
+    buggy.append(("made_up_stubs", stubs))  # the untouched hand-out: not attempted
+    return correct, buggy
+
+
+def build_class(n: int, dest: Path):
+    """Write dest/<sid>/<exercise>.py for n students, every other one correct; return the roster."""
+    correct, buggy = variants()
+    roster = []
+    for i in range(n):
+        pool = correct if i % 2 == 0 else buggy
+        name, files = pool[(i // 2) % len(pool)]
+        sid = f"s{i + 1:03d}_{name}"
+        (dest / sid).mkdir(parents=True)
+        for ex, text in files.items():
+            (dest / sid / f"{ex}.py").write_text(text, encoding="utf-8")
+        roster.append((sid, name, files, pool is correct))
+    return roster
+
+
+class TreeMemory(threading.Thread):
+    """Every 0.1 s, sum Rss and Pss over a process and all its descendants; keep the peaks."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_rss, self.peak_pss, self.max_procs = pid, 0, 0, 0
+        self.stopped = threading.Event()
+
+    def tree(self):
+        children = {}
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit():
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except OSError:
+                pass
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def run(self):
+        while not self.stopped.wait(0.1):
+            rss = pss = 0
+            procs = self.tree()
+            for pid in procs:
+                try:
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        if line.startswith("Rss:"):
+                            rss += int(line.split()[1]) * 1024
+                        elif line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.max_procs = max(self.max_procs, len(procs))
+
+
+def timed(cmd, cwd, env=None):
+    """Run cmd; return (returncode, output, wall s, CPU s of the children, memory sampler)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sampler = TreeMemory(proc.pid)
+    sampler.start()
+    output = proc.communicate()[0]
+    wall = time.perf_counter() - started
+    sampler.stopped.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc.returncode, output, wall, cpu, sampler
+
+
+def run_ours(class_dir: Path, out: Path, workers: int):
+    """Time `python -m grader grade`; return (stats or None, {sid: score}, why not)."""
+    cmd = [sys.executable, "-m", "grader", "grade", str(class_dir), "--out", str(out),
+           "--workers", str(workers), "--secret", "bench-secret", "--force"]
+    rc, output, wall, cpu, mem = timed(cmd, REPO)
+    grades = out / "grades.csv"
+    if rc != 0 or not grades.exists():
+        last = (output.strip().splitlines() or ["(no output)"])[-1]
+        return None, {}, f"exit {rc}: {last[:160]}"
+    with grades.open(newline="") as f:
+        scores = {row["student"]: float(row["score"]) for row in csv.DictReader(f)}
+    return (wall, cpu, mem), scores, ""
+
+
+def run_nbgrader(root: Path, roster, venv: Path):
+    """Build the course, release it, submit the class, time `nbgrader autograde ps1`."""
+    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    env.pop("PYTHONPATH", None)
+    nbgrader = str(venv / "bin" / "nbgrader")
+    course.write_course(root, REPO / "solutions")
+    started = time.perf_counter()
+    rc, output, *_ = timed([nbgrader, "generate_assignment", "ps1", "--force"], root, env)
+    if rc or not (root / "release" / "ps1" / "ps1.ipynb").exists():
+        sys.exit(f"nbgrader generate_assignment failed:\n{output[-3000:]}")
+    print(f"nbgrader generate_assignment: {time.perf_counter() - started:.1f} s (not timed)", flush=True)
+    for sid, _, files, _ in roster:
+        course.write_submission(root, sid, files)
+    shutil.rmtree(root / "autograded", ignore_errors=True)  # a fresh course: nothing to restore
+    rc, output, wall, cpu, mem = timed([nbgrader, "autograde", "ps1"], root, env)
+    (root / "autograde.log").write_text(output)
+    if rc:
+        print(f"WARNING: nbgrader autograde exited {rc}; log: {root / 'autograde.log'}")
+    timed([nbgrader, "export"], root, env)
+    scores = {}
+    if (root / "grades.csv").exists():
+        with (root / "grades.csv").open(newline="") as f:
+            scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    return (wall, cpu, mem), scores
+
+
+def check_scores(label, roster, scores, full):
+    """Warn when a correct submission misses full marks or a student has no score."""
+    problems = [f"{sid}: {scores.get(sid, 'no score')}" for sid, _, _, ok in roster
+                if sid not in scores or (ok and abs(scores[sid] - full) > 1e-6)]
+    if problems:
+        print(f"WARNING: {label}: {len(problems)} unexpected totals (correct ones should get {full:g}): "
+              + "; ".join(problems[:8]))
+    else:
+        print(f"{label}: all {len(roster)} students scored; every correct one got full marks ({full:g}).")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
+    args = parser.parse_args(argv)
+    venv = ensure_venv()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        roster = build_class(args.students, tmp / "class")
+        kinds = sorted({name for _, name, _, _ in roster})
+        print(f"class: {len(roster)} students, {len(kinds)} variants: {', '.join(kinds)}", flush=True)
+        ours, our_scores, why = run_ours(tmp / "class", tmp / "ours-out", args.workers)
+        nbg, nbg_scores = run_nbgrader(tmp / "course", roster, venv)
+        rows = [("ours (grade --workers %d)" % args.workers, ours), ("nbgrader 0.9.6 autograde", nbg)]
+        print(f"\n{'grader':<28}{'subs':>6}{'wall s':>9}{'subs/s':>9}{'CPU s':>9}{'peak RSS MiB':>14}{'PSS MiB':>9}")
+        for label, stats in rows:
+            if stats is None:
+                print(f"{label:<28}  grader grade not available ({why})")
+                continue
+            wall, cpu, mem = stats
+            print(f"{label:<28}{len(roster):>6}{wall:>9.2f}{len(roster) / wall:>9.2f}{cpu:>9.2f}"
+                  f"{mem.peak_rss / 2**20:>14.0f}{mem.peak_pss / 2**20:>9.0f}")
+        if ours:
+            print(f"\nours / nbgrader throughput: {nbg[0] / ours[0]:.1f}x (target >= 100x)")
+            rss = ours[2].peak_rss / 2**20
+            print(f"our peak RSS, summed over up to {ours[2].max_procs} processes: {rss:.0f} MiB "
+                  f"(PSS {ours[2].peak_pss / 2**20:.0f} MiB) vs budget {BUDGET_MIB} MiB: "
+                  + ("OK" if rss <= BUDGET_MIB else "OVER BUDGET"))
+            check_scores("ours", roster, our_scores, 100.0)
+        else:
+            print("\nours / nbgrader throughput: n/a (grader grade not available)")
+        check_scores("nbgrader", roster, nbg_scores, float(course.MAX_SCORE))
+        print("\nper variant (ours / nbgrader):  " + ", ".join(
+            f"{name} {our_scores.get(sid, '-')}/{nbg_scores.get(sid, '-')}"
+            for sid, name, _, _ in {r[1]: r for r in roster}.values()))
+    finally:
+        if args.keep:
+            print(f"\nkept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+import torch
+
+
+def sigmoid(x):
+    x = torch.as_tensor(x)
+    ex = torch.exp(x)
+    return ex / (1 + ex)
+
+
+def sigmoid_grad(x):
+    s = sigmoid(x)
+    return s * (1 - s)
+
+
+def neuron(x, w, b):
+    return sigmoid(torch.as_tensor(x) @ torch.as_tensor(w) + b)

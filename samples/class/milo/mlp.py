@@ -1,0 +1,2 @@
+def mlp_forward(x, params)
+    return x
