@@ -36,3 +36,4 @@ stubs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/selfcheck_vs_import.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) bench/batch_vs_nbgrader.py

@@ -221,14 +221,17 @@ def compare(expected, received, path="the result"):
                 return Mismatch("dtype", path, "a floating dtype", f"dtype {received.dtype}")
         return _values_mismatch(path, want, got, expected.atol, expected.rtol)
     if isinstance(expected, Seq):
-        if all(isinstance(item, Number) and not item.python_only for item in expected.items):
+        if expected.items and all(isinstance(item, Number) and not item.python_only for item in expected.items):
             got = _as_array(received)
             if got is not None and got.shape == (len(expected.items),):
-                for index, item in enumerate(expected.items):
-                    mismatch = compare(item, ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
-                    if mismatch:
-                        return mismatch
-                return None
+                want = np.array([item.value for item in expected.items], dtype=np.float64)
+                atol = np.array([item.atol for item in expected.items])
+                rtol = np.array([item.rtol for item in expected.items])
+                close = np.isclose(got, want, atol=atol, rtol=rtol)  # one pass for the whole list
+                if close.all():
+                    return None
+                index = int(np.argmin(close))
+                return compare(expected.items[index], ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
         if not isinstance(received, (list, tuple)):
             return Mismatch("type", path, f"a {expected.name} of {len(expected.items)} items", describe(received))
         if len(received) != len(expected.items):

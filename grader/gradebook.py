@@ -10,7 +10,7 @@ graded exactly once however often the batch is rerun.
 from datetime import datetime, timezone
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, delete, func, insert, select, update)
+                        create_engine, delete, event, func, insert, select, update)
 
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
@@ -59,6 +59,15 @@ check_results = Table(
 )
 
 
+def _sqlite_pragmas(connection, _record):
+    """WAL: a killed grader loses nothing committed, and commits do not wait for a full sync."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _now():
     return datetime.now(timezone.utc)
 
@@ -67,6 +76,8 @@ class Gradebook:
     def __init__(self, url: str):
         self.url = url
         self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
     def start_run(self, *, grader_version, command, workers) -> int:

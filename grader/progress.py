@@ -6,7 +6,7 @@ from rich.table import Table
 
 class BatchProgress:
     def __init__(self, out):
-        self.console = Console(file=out, highlight=False)
+        self.console = Console(file=out, highlight=False, soft_wrap=True)  # never break a path
         self.progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
                                  TimeRemainingColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}"),
                                  console=self.console, transient=True)

@@ -66,6 +66,9 @@ class Zygote:
         if not line:
             code = self.process.poll()
             raise RunnerError(f"the grading worker process stopped unexpectedly (exit status {code})")
+        if line.startswith(b"E "):  # a child's line, relayed untouched: b"E <job> <line>"
+            _, job, raw = line.rstrip(b"\n").split(b" ", 2)
+            return {"job": int(job), "kind": "event", "line": raw.decode("utf-8", "replace")}
         return json.loads(line)
 
     def _wait_ready(self):

@@ -123,3 +123,21 @@ def test_kill_9_mid_batch_then_rerun_grades_everyone_exactly_once(tmp_path):
     assert not list((out / "results").glob(".*"))  # no half-written temporary files left visible
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [row["student"] for row in rows] == [f"s{index}" for index in range(8)]
+
+
+def test_the_readme_main_command_grades_the_sample_class(tmp_path):
+    out = tmp_path / "sample-class"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "samples/class", "--out", str(out), "--workers", "2"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for where in (out / "results", out / "grades.csv", "gradebook.sqlite"):
+        assert str(where) in done.stdout
+    assert "isolation:" in done.stdout
+    scores = {row["student"]: float(row["score"]) for row in csv.DictReader((out / "grades.csv").open())}
+    assert len(scores) == 13
+    assert scores["alice"] == scores["bruno"] == scores["kim"] == 100
+    assert scores["jonas"] == 0 and scores["lena"] == 0
+    assert all(0 < scores[student] < 100 for student in ("chen", "dana", "emil", "fatima", "gus", "hana", "ivan", "milo"))
+    milo = json.loads((out / "results" / "milo.json").read_text())
+    messages = " ".join(check["message"] for exercise in milo["exercises"].values() for check in exercise["checks"])
+    assert "Sigmoid.py" in messages and "does not compile" in messages

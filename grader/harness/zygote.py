@@ -34,7 +34,13 @@ BETWEEN_EXERCISES = 5.0
 
 
 def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.buffer.write(json.dumps(message).encode() + b"\n")
+    sys.stdout.flush()
+
+
+def relay(job_id, line):
+    """Pass one child line on as it is: b"E <job> <line>"; lines never contain a newline."""
+    sys.stdout.buffer.write(b"E %d " % job_id + line + b"\n")
     sys.stdout.flush()
 
 
@@ -119,7 +125,7 @@ def supervise(pid, result_r, log_r, job):
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 current, deadline = _track(line, current, deadline, timeouts)
-                send({"job": job["id"], "kind": "event", "line": line.decode("utf-8", "replace")})
+                relay(job["id"], line)
     _kill(pid)
     status = _reap(pid)
     for fd in (result_r, log_r, pidfd):
@@ -192,10 +198,34 @@ def _fork_and_supervise(job):
     send({"job": job["id"], "kind": "done", **ending})
 
 
+def warm_up():
+    """Run tiny, single-threaded versions of what students call, once, before any fork.
+
+    Lazy initialisation (the autograd engine, optimizer wrappers, dispatcher caches)
+    then happens here instead of in every child. Nothing student-related is involved.
+    """
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2, dtype=torch.float64), torch.nn.Sigmoid(),
+                                torch.nn.Linear(2, 1, dtype=torch.float64))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.ones(3, 2, dtype=torch.float64)
+    for _ in range(2):
+        optimizer.zero_grad()
+        loss = torch.nn.MSELoss()(model(x), torch.zeros(3, 1, dtype=torch.float64))
+        loss.item()
+        loss.backward()
+        optimizer.step()
+    for dtype in (torch.float32, torch.float64):
+        z = torch.linspace(-2, 2, 5, dtype=dtype)
+        ((z > 0).to(dtype) + torch.exp(-z.abs()) / (1 + torch.exp(z)) + torch.where(z >= 0, z, -z)).sum()
+        (z.reshape(5, 1) @ z.reshape(1, 5)).T.mean(dim=0)
+
+
 def main():
     global ISOLATION, RUNTIME_PATHS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     light_dynamo.install()
+    warm_up()
     ISOLATION = sandbox.Isolation()
     RUNTIME_PATHS = sandbox.python_paths() + [os.path.dirname(os.path.abspath(__file__))]
     send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
