@@ -5,10 +5,11 @@ results, and is the only writer of the gradebook and OUT/. Each worker thread
 owns one zygote process; a student's grading is recorded in one transaction
 as soon as it is done, so a killed batch resumes where it stopped.
 """
-import queue
+import ctypes
+import multiprocessing
 import shutil
 import tempfile
-import threading
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     run_id = gradebook.start_run(grader_version=__version__, command=command, workers=workers)
     staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
     staging_root.chmod(0o755)
-    zygotes = []
+    judges = []
     try:
         todo = []
         for student, source in entries:
@@ -118,61 +119,83 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                 continue
             todo.append((submission, digest, seed))
         notify("start", total=len(todo), skipped=len(summary.skipped))
-        zygotes = [Zygote(slot=slot) for slot in range(max(1, min(workers, len(todo))))] if todo else []
-        finished = queue.Queue()
-        jobs = queue.Queue()
-        for item in todo:
-            jobs.put(item)
         hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
-        threads = [threading.Thread(target=_work, args=(zygote, jobs, finished, settings, hide), daemon=True)
-                   for zygote in zygotes]
-        for thread in threads:
-            thread.start()
+        judges, jobs, finished = _start_judges(max(1, min(workers, len(todo))) if todo else 0, todo, settings, hide)
         for _ in range(len(todo)):
-            submission, digest, seed, result, seconds = finished.get()
-            if isinstance(result, BaseException):
-                raise BatchError(f"grading {submission.student} failed inside the grader: {result}") from result
+            submission, digest, seed, result, seconds, isolation = finished.get()
+            if isinstance(result, str):
+                raise BatchError(f"grading {submission.student} failed inside the grader: {result}")
             gradebook.record(run_id=run_id, result=result, submission_hash=digest, grader_version=__version__,
                              seed=seed, seconds=seconds, problem=submission.problem)
             write_result(out_dir, result)
             item = Graded(submission.student, result.score, result.max_score, seconds, submission.problem)
             summary.graded.append(item)
-            if summary.isolation is None and zygotes and zygotes[0].last_sandbox:
-                summary.isolation = dict(zygotes[0].last_sandbox)
+            if summary.isolation is None and isolation:
+                summary.isolation = dict(isolation)
                 notify("isolation", layers=summary.isolation)
             notify("graded", item=item)
-        for thread in threads:
-            thread.join()
+        for judge in judges:
+            judge.join()
         _write_exports(gradebook, out_dir, {student for student, _ in discover(submissions_dir)})
         for item in summary.skipped:
             for result, row in gradebook.latest({item.student}):
                 item.score, item.max_score, item.seconds = result.score, result.max_score, row.seconds
         gradebook.finish_run(run_id)
     finally:
-        for zygote in zygotes:
-            zygote.close()
+        for judge in judges:
+            if judge.is_alive():
+                judge.kill()
+                judge.join()
         shutil.rmtree(staging_root, ignore_errors=True)
         gradebook.close()
     notify("finish")
     return summary
 
 
-def _work(zygote, jobs, finished, settings, hide):
-    """A worker thread: grade submissions from `jobs` on its own zygote."""
-    while True:
-        try:
-            submission, digest, seed = jobs.get_nowait()
-        except queue.Empty:
-            return
-        started = time.perf_counter()
-        try:
-            if submission.problem:
-                result = problem_result(submission.student, submission.problem)
-            else:
-                result = _grade_with_retry(zygote, submission, seed, settings, hide)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            result = exc
-        finished.put((submission, digest, seed, result, time.perf_counter() - started))
+def _start_judges(count, todo, settings, hide):
+    """Fork `count` judge processes, each with its own zygote, and hand them the work.
+
+    Judges are part of the trusted side: forked from this process before any student
+    code runs, they build probes, drive their zygote and judge, in parallel without
+    sharing one interpreter lock. Only plain result objects come back.
+    """
+    if not count:
+        return [], None, None
+    from grader.grading import build_probes
+    from grader.registry import ALL_CHECKS
+
+    build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # shared by all judges
+    context = multiprocessing.get_context("fork")
+    jobs, finished = context.Queue(), context.Queue()
+    for item in todo:
+        jobs.put(item)
+    for _ in range(count):
+        jobs.put(None)
+    judges = [context.Process(target=_judge, args=(slot, jobs, finished, settings, hide), daemon=True)
+              for slot in range(count)]
+    for judge in judges:
+        judge.start()
+    return judges, jobs, finished
+
+
+def _judge(slot, jobs, finished, settings, hide):
+    """A judge process: grade submissions from `jobs` on its own zygote until told to stop."""
+    import torch
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
+    torch.set_num_threads(1)
+    with Zygote(slot=slot) as zygote:
+        while (item := jobs.get()) is not None:
+            submission, digest, seed = item
+            started = time.perf_counter()
+            try:
+                if submission.problem:
+                    result = problem_result(submission.student, submission.problem)
+                else:
+                    result = _grade_with_retry(zygote, submission, seed, settings, hide)
+            except Exception as exc:  # noqa: BLE001 - reported by the coordinator
+                result = f"{type(exc).__name__}: {exc}"
+            finished.put((submission, digest, seed, result, time.perf_counter() - started, zygote.last_sandbox))
 
 
 def _grade_with_retry(zygote, submission, seed, settings, hide):

@@ -1,8 +1,8 @@
 """Checks for torch_mlp.py: the MLP module and its training loop."""
 import torch
 
-from grader.checks.base import Check, Probe, Variant, call, encode_input, shows
-from grader.compare import Map, Mismatch, Number, Seq, Tensor, describe
+from grader.checks.base import Check, Probe, Variant, encode_input
+from grader.compare import Mismatch, Number, Seq, Tensor, describe
 from grader.harness.codec import build_model
 
 LAST_SIGMOID = "No sigmoid after the last layer: the output layer is linear."
