@@ -13,7 +13,7 @@ import pytest
 
 from conftest import FIXTURES, REPO
 from grader.batch import BatchError, grade_class
-from grader.config import EXERCISE_IDS, SOLUTIONS_DIR, Settings
+from grader.config import EXERCISE_IDS, SOLUTIONS_DIR
 from grader.gradebook import Gradebook
 
 

@@ -1,6 +1,5 @@
 """The isolated runner on real processes: every way a child can end maps to one verdict,
 and one exercise's failure costs only that exercise."""
-import sys
 
 import pytest
 

@@ -5,7 +5,6 @@ test enabled (plus the full default set), and checks the side effect the attack
 was after. A layer this machine cannot provide is skipped with the reason the
 child reported, never passed silently.
 """
-import os
 import socket
 import textwrap
 import threading
@@ -39,11 +38,6 @@ def require(report, *layers):
     for layer in layers:
         if report.get(layer) != "on":
             pytest.skip(f"isolation layer {layer!r} is not available here: {report.get(layer)}")
-
-
-def reported(message):
-    """The text the attack put in its RuntimeError (empty if the attack 'succeeded' silently)."""
-    return message
 
 
 READ_SOLUTIONS = f"""
