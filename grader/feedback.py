@@ -2,6 +2,7 @@
 import textwrap
 
 from grader import registry
+from grader.misconceptions import CATALOGUE
 
 MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "forbidden": "FORBIDDEN",
          "missing": "MISSING"}
@@ -22,7 +23,8 @@ def render_check_report(result, *, directory, width=100):
             mark = "NOT ATTEMPTED" if check.not_attempted else MARKS[check.status]
             lines.append(f"  {mark:<13} {check.check_id:<26} {check.description}")
             if check.status != "passed":
-                for paragraph in (check.message, f"Hint: {check.hint}" if check.hint else ""):
+                known = f"Looks like a known mistake: {CATALOGUE[check.misconception].name}." if check.misconception else ""
+                for paragraph in (check.message, known, f"Hint: {check.hint}" if check.hint else ""):
                     if paragraph:
                         lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
                                                    subsequent_indent=" " * 18, break_long_words=False))

@@ -56,6 +56,7 @@ check_results = Table(
     Column("message", Text, nullable=False),
     Column("hint", Text, nullable=False),
     Column("not_attempted", Integer, nullable=False),
+    Column("misconception", String(80), nullable=False, default=""),
 )
 
 
@@ -111,7 +112,7 @@ class Gradebook:
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,
-                         not_attempted=int(check.not_attempted))
+                         not_attempted=int(check.not_attempted), misconception=check.misconception)
                     for position, (exercise, check) in enumerate(
                         (exercise, check) for exercise in result.exercises for check in exercise.checks)]
             if rows:
@@ -145,7 +146,7 @@ class Gradebook:
             for check in by_grading.get(row.id, []):
                 exercises.setdefault(check.exercise, []).append(CheckResult(
                     check.check_id, check.status, check.max_score, check.message, check.visibility,
-                    _description(check.check_id), check.hint, bool(check.not_attempted)))
+                    _description(check.check_id), check.hint, bool(check.not_attempted), check.misconception))
             result = SubmissionResult(row.student, tuple(ExerciseResult(name, tuple(items)) for name, items in exercises.items()))
             results.append((result, row))
         return results

@@ -5,6 +5,7 @@ and the received values; hidden checks say which property failed and never
 show their inputs or expected values.
 """
 from grader.compare import DecodeError, compare, decode
+from grader.misconceptions import CATALOGUE
 from grader.results import CheckResult
 
 BAN_REASONS = {
@@ -44,9 +45,19 @@ def _crash_message(run, file):
 
 
 class _Verdict(Exception):
-    def __init__(self, status, message, hint="", not_attempted=False):
+    def __init__(self, status, message, hint="", not_attempted=False, misconception=""):
         super().__init__(message)
         self.status, self.message, self.hint, self.not_attempted = status, message, hint, not_attempted
+        self.misconception = misconception
+
+
+def _hint(value, mismatch=None):
+    """(hint text, misconception id) from a catalogue id, a plain hint, or a function giving one."""
+    if callable(value):
+        value = value(mismatch)
+    if value in CATALOGUE:
+        return CATALOGUE[value].hint, value
+    return value or "", ""
 
 
 def _judge_probe(check, probe, outcome, public, file):
@@ -69,19 +80,19 @@ def _judge_probe(check, probe, outcome, public, file):
     mismatch = probe.expected(received) if callable(probe.expected) else compare(probe.expected, received)
     if mismatch is None and probe.no_warnings and outcome.get("warnings"):
         warning = str(outcome["warnings"][0])[:200]
-        raise _Verdict("failed", f"{probe.shows if public else check.target} gave a warning: {warning}",
-                       check.stage_hints.get("warnings", ""))
+        hint, known = _hint(check.stage_hints.get("warnings", ""))
+        raise _Verdict("failed", f"{probe.shows if public else check.target} gave a warning: {warning}", hint,
+                       misconception=known)
     if mismatch is None:
         return
-    hint = ""
+    hint, known = "", ""
     for variant in probe.variants if mismatch.stage == "values" else ():
         wrong = variant.expectation()
-        matched = wrong(received) is None if callable(wrong) else compare(wrong, received) is None
-        if matched:
-            hint = variant.hint
+        if (wrong(received) is None) if callable(wrong) else (compare(wrong, received) is None):
+            hint, known = _hint(variant.misconception)
             break
-    stage_hint = check.stage_hints.get(mismatch.stage, "")
-    hint = hint or (stage_hint(mismatch) if callable(stage_hint) else stage_hint)
+    if not hint:
+        hint, known = _hint(check.stage_hints.get(mismatch.stage, ""), mismatch)
     if public:
         if mismatch.expected.startswith("an array of shape") and mismatch.detail:
             text = f"{probe.shows}: {mismatch.path} is wrong: {mismatch.detail}"
@@ -91,15 +102,16 @@ def _judge_probe(check, probe, outcome, public, file):
                 text += f" ({mismatch.detail})"
     else:
         text = f"wrong on hidden inputs ({check.description}): the {mismatch.stage} of {mismatch.path} is not right"
-    raise _Verdict("failed", text, hint)
+    raise _Verdict("failed", text, hint, misconception=known)
 
 
 def judge_check(check, probes, run, file, timeout):
     """The verdict of one check from its probes and the exercise's run."""
     public = check.visibility == "public"
 
-    def result(status, message, hint="", not_attempted=False):
-        return CheckResult(check.id, status, float(check.points), message, check.visibility, check.description, hint, not_attempted)
+    def result(status, message, hint="", not_attempted=False, misconception=""):
+        return CheckResult(check.id, status, float(check.points), message, check.visibility, check.description, hint,
+                           not_attempted, misconception)
 
     if run.ending == "tampered":
         return result("error", f"{file} wrote to the grader's private result channel; its results cannot be trusted")
@@ -120,5 +132,5 @@ def judge_check(check, probes, run, file, timeout):
         try:
             _judge_probe(check, probe, outcome, public, file)
         except _Verdict as verdict:
-            return result(verdict.status, verdict.message, verdict.hint, verdict.not_attempted)
+            return result(verdict.status, verdict.message, verdict.hint, verdict.not_attempted, verdict.misconception)
     return result("passed", "")

@@ -19,6 +19,7 @@ class CheckResult:
     description: str = ""
     hint: str = ""
     not_attempted: bool = False
+    misconception: str = ""  # id of a recognised known mistake (grader.misconceptions)
 
     @property
     def score(self) -> float:
@@ -29,6 +30,8 @@ class CheckResult:
                 "max_score": self.max_score, "message": self.message}
         if self.hint:
             data["hint"] = self.hint
+        if self.misconception:
+            data["misconception"] = self.misconception
         data["visibility"] = self.visibility
         return data
 

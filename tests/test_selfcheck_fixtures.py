@@ -43,7 +43,22 @@ class Hint:
     name: str
 
     def text(self):
-        return getattr(importlib.import_module(f"grader.checks.{self.module}"), self.name)
+        from grader.misconceptions import CATALOGUE
+
+        value = getattr(importlib.import_module(f"grader.checks.{self.module}"), self.name)
+        return CATALOGUE[value].hint if value in CATALOGUE else value
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A hint of the misconception catalogue, by id."""
+
+    id: str
+
+    def text(self):
+        from grader.misconceptions import CATALOGUE
+
+        return CATALOGUE[self.id].hint
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,7 @@ CASES = [
     Case("perceptron_b_without_lr", ("perceptron",),
          statuses={**passing("perceptron"), "perceptron.train": "FAIL"},
          says={"perceptron.train": ("train_perceptron(", "[0.2, 0.1]", "got", "[1. , 0.1]",
-                                    Hint("perceptron", "B_WITHOUT_LR"))}),
+                                    Misconception("perceptron.b_without_lr"))}),
     Case("gate_or_for_and", ("perceptron",),
          statuses={**passing("perceptron"), "perceptron.and_gate": "FAIL"},
          says={"perceptron.and_gate": ("AND_PARAMS", "[0., 0., 0., 1.]", "got", "[0., 1., 1., 1.]", "that is the OR gate")}),
@@ -257,7 +272,7 @@ def output_of(runs, case):
 
 
 def _text(fragment):
-    return fragment.text() if isinstance(fragment, Hint) else fragment
+    return fragment.text() if isinstance(fragment, (Hint, Misconception)) else fragment
 
 
 def _param(case, xfail=""):
@@ -303,7 +318,7 @@ def test_messages_show_the_call_the_values_and_the_hint(runs, case):
         text = squash(checks[check_id][1])
         position = 0
         for fragment in fragments:
-            wanted = squash(("Hint: " if isinstance(fragment, Hint) else "") + _text(fragment))
+            wanted = squash(("Hint: " if isinstance(fragment, (Hint, Misconception)) else "") + _text(fragment))
             found = text.find(wanted, position)
             assert found >= 0, f"{check_id}: {wanted!r} missing (or out of order) in\n{checks[check_id][1]}"
             position = found + len(wanted)

@@ -17,7 +17,7 @@ from grader.harness.codec import tensor_payload
 
 @dataclass(frozen=True)
 class Variant:
-    """A known wrong answer for the same inputs, and the hint it earns.
+    """A known wrong answer for the same inputs: which misconception of the catalogue it shows.
 
     `expected` is an expectation from grader.compare or a judge function;
     `make` builds the expectation on demand, for variants that cost a
@@ -25,7 +25,7 @@ class Variant:
     """
 
     expected: Any = None
-    hint: str = ""
+    misconception: str = ""  # an id of grader.misconceptions.CATALOGUE
     make: Callable = None
 
     def expectation(self):
@@ -57,7 +57,8 @@ class Check:
     description: str  # what is checked, one line, safe to show for hidden checks
     target: str  # the student name the check uses
     make_probes: Callable  # (references, numpy Generator) -> list[Probe]
-    stage_hints: dict = field(default_factory=dict)  # mismatch stage -> hint
+    # mismatch stage -> a misconception id or a plain hint, or a function of the Mismatch giving one
+    stage_hints: dict = field(default_factory=dict)
 
 
 def seed_for(check_id: str, base_seed: int = 0) -> int:

@@ -6,8 +6,8 @@ import torch
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Map, Number, Seq
 
-MISSING_PATH = "b reaches e along two paths (through c and through d): de/db is the sum of both products."
-SWAPPED = "For e = c * d, the derivative along the edge from c is the other factor, d (and from d it is c)."
+MISSING_PATH = "chain_rule.one_path_for_b"
+SWAPPED = "chain_rule.local_grads_swapped"
 
 SYMBOLS = {"add": "+", "sub": "-", "mul": "*"}
 OPERATIONS = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y}
@@ -66,7 +66,85 @@ def evaluate_graph(program, with_backward=True):
     return data, [0.0 if grad is None else float(grad) for grad in grads]
 
 
-def _graph_probe(program, with_backward=True, variants=()):
+def mistaken_grads(program, mistake):
+    """Node gradients as a Value class with one classic mistake would compute them (plain floats).
+
+    mistake: "no_topological_order" (each node recursively pushes its gradient to its
+    children as soon as it gets some), "product_rule_own_data" (x * y gives x the
+    gradient y... of its own: x.grad += x.data * out.grad), "wrong_power_rule" (k * x ** k).
+    """
+    data, parents = [], []
+    for step in program:
+        op = step[0]
+        if op == "leaf":
+            value, links = float(step[1]), []
+        elif op in OPERATIONS:
+            x, y = data[step[1]], data[step[2]]
+            value = OPERATIONS[op](x, y)
+            if op == "mul":
+                own = mistake == "product_rule_own_data"
+                links = [(step[1], x if own else y), (step[2], y if own else x)]
+            else:
+                links = [(step[1], 1.0), (step[2], 1.0 if op == "add" else -1.0)]
+        elif op.startswith("r") and op.endswith("_const"):
+            inner = op[1:-6]
+            value = OPERATIONS[inner](step[1], data[step[2]])
+            links = [(step[2], {"add": 1.0, "sub": -1.0, "mul": step[1]}[inner])]
+        elif op.endswith("_const"):
+            inner = op[:-6]
+            value = OPERATIONS[inner](data[step[1]], step[2])
+            local = {"add": 1.0, "sub": 1.0, "mul": step[2]}[inner]
+            if inner == "mul" and mistake == "product_rule_own_data":
+                local = data[step[1]]
+            links = [(step[1], local)]
+        elif op == "neg":
+            value, links = -data[step[1]], [(step[1], -1.0)]
+        elif op == "pow":
+            x, k = data[step[1]], step[2]
+            value = x**k
+            links = [(step[1], k * x**k if mistake == "wrong_power_rule" else k * x ** (k - 1))]
+        elif op == "exp":
+            value = math.exp(data[step[1]])
+            links = [(step[1], value)]
+        else:
+            x = data[step[1]]
+            value = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+            links = [(step[1], value * (1 - value))]
+        data.append(value)
+        parents.append(links)
+    grads = [0.0] * len(program)
+    grads[-1] = 1.0
+    if mistake == "no_topological_order":
+        def push(node, amount):
+            for child, local in parents[node]:
+                grads[child] += local * amount
+                push(child, local * amount)
+        push(len(program) - 1, 1.0)
+    else:
+        for node in range(len(program) - 1, -1, -1):  # program order is a topological order
+            for child, local in parents[node]:
+                grads[child] += local * grads[node]
+    return data, grads
+
+
+VALUE_MISTAKES = ("no_topological_order", "product_rule_own_data", "wrong_power_rule")
+
+
+def _value_variants(program):
+    """Each Value mistake as a lazily computed wrong answer for the same graph."""
+    def make(mistake):
+        def expectation():
+            data, grads = mistaken_grads(program, mistake)
+            return Map({"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data)),
+                        "grad": Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads))})
+        return expectation
+
+    return tuple(Variant(misconception=f"chain_rule.{mistake}", make=make(mistake)) for mistake in VALUE_MISTAKES)
+
+
+def _graph_probe(program, with_backward=True, variants=None):
+    if variants is None:
+        variants = _value_variants(program) if with_backward else ()
     data, grads = evaluate_graph(program, with_backward)
     expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name="list of node values")}
     if with_backward:

@@ -4,14 +4,11 @@ import torch
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Seq, Tensor
 
-OUTPUT_SIGMOID = "The last layer is linear: no sigmoid after it."
-SUM_NOT_MEAN = "The loss is a mean over all elements: divide by their number, in the loss and in its gradient."
-MISSING_TWO = "The derivative of (out - y) ** 2 is 2 * (out - y): keep the factor 2."
-MISSING_SIGMOID_DERIVATIVE = "Going back through a sigmoid multiplies by its derivative a * (1 - a)."
-LOSS_AFTER_UPDATE = "Record each epoch's loss before the update, at the params the gradients were computed at."
-DB_SHAPE = "db must have the shape of b: sum the gradient over the batch rows."
-DW_SHAPE = "dW must have the shape of W, (inputs, outputs): for z = h @ W + b, dW = h.T @ dz."
-AUTOGRAD = "mlp_backward and train compute gradients by hand: autograd is not allowed there."
+OUTPUT_SIGMOID = "mlp.output_sigmoid"
+SUM_NOT_MEAN = "mlp.sum_not_mean"
+MISSING_TWO = "mlp.missing_factor_2"
+MISSING_SIGMOID_DERIVATIVE = "mlp.missing_sigmoid_derivative"
+LOSS_AFTER_UPDATE = "mlp.loss_after_update"
 
 
 def random_params(rng, sizes):
@@ -57,9 +54,9 @@ def _grads_expectation(loss, grads, atol=1e-7):
 def _backward_probe(x, y, params):
     loss, grads = autograd_loss_and_grads(x, y, params)
     variants = (
-        Variant(hint=SUM_NOT_MEAN, make=lambda: _grads_expectation(*autograd_loss_and_grads(x, y, params, reduction="sum"))),
-        Variant(hint=MISSING_TWO, make=lambda: _grads_expectation(loss, [(dW / 2, db / 2) for dW, db in grads])),
-        Variant(hint=MISSING_SIGMOID_DERIVATIVE,
+        Variant(misconception=SUM_NOT_MEAN, make=lambda: _grads_expectation(*autograd_loss_and_grads(x, y, params, reduction="sum"))),
+        Variant(misconception=MISSING_TWO, make=lambda: _grads_expectation(loss, [(dW / 2, db / 2) for dW, db in grads])),
+        Variant(misconception=MISSING_SIGMOID_DERIVATIVE,
                 make=lambda: _grads_expectation(loss, _hand_grads_without_sigmoid_derivative(x, y, params))),
     )
     return Probe(call("mlp_backward", x, y, params, bans=("autograd",)), shows("mlp_backward", x, y, params),
@@ -85,7 +82,7 @@ def _train_probe(x, y, params, lr, epochs):
     final, losses = _gradient_descent(x, y, params, lr, epochs)
     return Probe(call("train", x, y, params, lr, epochs, bans=("autograd",)), shows("train", x, y, params, lr, epochs),
                  _train_expectation(final, losses),
-                 variants=(Variant(hint=LOSS_AFTER_UPDATE, make=lambda: _train_expectation(
+                 variants=(Variant(misconception=LOSS_AFTER_UPDATE, make=lambda: _train_expectation(
                      *_gradient_descent(x, y, params, lr, epochs, record_after=True))),))
 
 
@@ -149,7 +146,18 @@ def _hidden_train_probes(refs, rng):
     return [_train_probe(x, y, random_params(rng, sizes), float(rng.choice([0.05, 0.1, 0.3])), int(rng.integers(3, 9)))]
 
 
-SHAPE_HINTS = {"shape": DB_SHAPE + " " + DW_SHAPE}
+def _shape_mistake(mismatch):
+    """A gradient of the wrong shape: db kept per row, or dW transposed."""
+    if "[1][" not in mismatch.path:  # only the grads list: result[1][layer][0 or 1]
+        return ""
+    if mismatch.path.endswith("[1]"):
+        return "mlp.db_not_summed"
+    expected = mismatch.expected.removeprefix("shape ").strip("(),").split(", ")
+    received = mismatch.received.removeprefix("shape ").strip("(),").split(", ")
+    return "mlp.dw_transposed" if received == expected[::-1] else ""
+
+
+SHAPE_HINTS = {"shape": _shape_mistake}
 
 CHECKS = (
     Check("mlp.forward", "mlp", 4, "public", "mlp_forward on networks of one to three layers", "mlp_forward", _forward_probes),

@@ -15,7 +15,6 @@ TRUTH_TABLES = {
     "NOR": [1.0, 0.0, 0.0, 0.0],
     "XOR": [0.0, 1.0, 1.0, 0.0],
 }
-B_WITHOUT_LR = "The bias learns like a weight whose input is always 1: its update is lr * err too."
 
 
 def _perceptron_probe(refs, x, w, b):
@@ -61,34 +60,54 @@ def _gate_judge(refs, gate):
     return judge
 
 
+def _other_gate(refs, gate):
+    """Matches (judges as None) when the pair realises some other known gate."""
+
+    def judge(received):
+        mismatch = _gate_judge(refs, gate)(received)
+        return None if mismatch is not None and "that is the" in mismatch.detail else mismatch or Mismatch("values", "", "", "")
+
+    return judge
+
+
 def _gate_probes(gate):
     def make(refs, rng):
-        return [Probe({"kind": "attribute", "name": f"{gate}_PARAMS"}, f"{gate}_PARAMS", _gate_judge(refs, gate))]
+        return [Probe({"kind": "attribute", "name": f"{gate}_PARAMS"}, f"{gate}_PARAMS", _gate_judge(refs, gate),
+                      variants=(Variant(_other_gate(refs, gate), "perceptron.other_gate"),))]
 
     return make
 
 
-def _rule_with_b_without_lr(X, y, lr, epochs, step):
-    w = torch.zeros(X.shape[1], dtype=X.dtype)
-    b = 0.0
+def _mistaken_rule(X, y, lr, epochs, step, mistake):
+    """The learning rule with one classic mistake, for recognising it."""
+    start = 1.0 if mistake == "not_from_zeros" else 0.0
+    w = torch.full((X.shape[1],), start, dtype=X.dtype)
+    b = start
     for _ in range(epochs):
+        if mistake == "batch_update":
+            err = y - step(X @ w + b)
+            w = w + lr * (err @ X)
+            b = b + lr * err.sum()
+            continue
         for i in range(X.shape[0]):
             err = y[i] - step(X[i] @ w + b)
             w = w + lr * err * X[i]
-            b = b + err
+            b = b + (err if mistake == "b_without_lr" else lr * err)
     return w, b
 
 
 def _train_probe(refs, X, y, lr, epochs):
     w, b = refs.perceptron.train_perceptron(X, y, lr=lr, epochs=epochs)
 
-    def without_lr_on_b():
-        wrong_w, wrong_b = _rule_with_b_without_lr(X, y, lr, epochs, refs.step.step)
-        return Seq((Tensor(wrong_w.numpy(), atol=1e-9), Number(float(wrong_b), atol=1e-9)))
+    def mistaken(mistake):
+        def expectation():
+            wrong_w, wrong_b = _mistaken_rule(X, y, lr, epochs, refs.step.step, mistake)
+            return Seq((Tensor(wrong_w.numpy(), atol=1e-9), Number(float(wrong_b), atol=1e-9)))
+        return Variant(misconception=f"perceptron.{mistake}", make=expectation)
 
     return Probe(call("train_perceptron", X, y, lr=lr, epochs=epochs), shows("train_perceptron", X, y, lr=lr, epochs=epochs),
                  Seq((Tensor(w.numpy(), atol=1e-9), Number(float(b), atol=1e-9)), name="pair (w, b)"),
-                 variants=(Variant(hint=B_WITHOUT_LR, make=without_lr_on_b),))
+                 variants=tuple(mistaken(mistake) for mistake in ("b_without_lr", "not_from_zeros", "batch_update")))
 
 
 def _train_probes(refs, rng):

@@ -5,12 +5,16 @@ import torch
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Tensor
 
-SIGN = "Check the sign inside the exponential: sigmoid(x) grows with x, and sigmoid(2) is about 0.88."
-OVERFLOW = ("For large |x| an exponential overflows to inf, and inf / inf is NaN. Rewrite the formula, "
-            "depending on the sign of x, so that you only ever take exp of a number <= 0.")
-GRAD_OF_X = "The derivative is s * (1 - s) where s is sigmoid(x), not x itself."
-NO_BIAS = "The neuron adds its bias b before the activation: sigmoid(x @ w + b)."
-BANNED = ("torch.sigmoid", "Tensor.sigmoid", "torch.special.expit", "torch.nn.functional.sigmoid", "scipy.special.expit")
+SIGN = "sigmoid.sign_error"
+OVERFLOW = "sigmoid.exp_ratio_overflow"
+OVERFLOW_WARNING = "sigmoid.overflow_warning"
+GRAD_OF_X = "sigmoid.grad_of_x"
+NO_BIAS = "sigmoid.neuron_without_bias"
+
+
+def _overflow(mismatch):
+    """NaN where the exact answer is 1 or 0 comes from inf / inf: an overflowing exponential."""
+    return OVERFLOW if "NaN" in mismatch.detail else ""
 
 
 def _autograd_grad(x):
@@ -86,7 +90,7 @@ CHECKS = (
     Check("sigmoid.values", "sigmoid", 3, "public", "sigmoid values on float64 tensors", "sigmoid", _values_probes),
     Check("sigmoid.float32", "sigmoid", 1, "public", "sigmoid keeps a float32 input float32", "sigmoid", _float32_probes),
     Check("sigmoid.extremes", "sigmoid", 3, "public", "sigmoid stays finite, in [0, 1] and warning-free up to |x| = 1e4",
-          "sigmoid", _extreme_probes, stage_hints={"values": OVERFLOW, "warnings": OVERFLOW}),
+          "sigmoid", _extreme_probes, stage_hints={"values": _overflow, "warnings": OVERFLOW_WARNING}),
     Check("sigmoid.grad", "sigmoid", 3, "public", "sigmoid_grad matches torch.autograd", "sigmoid_grad", _grad_probes),
     Check("sigmoid.neuron", "sigmoid", 2, "public", "neuron on one input and on a batch", "neuron", _neuron_probes),
     Check("sigmoid.hidden", "sigmoid", 3, "hidden", "sigmoid, sigmoid_grad and neuron on random inputs", "sigmoid", _hidden_probes),

@@ -4,9 +4,8 @@ import torch
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Tensor
 
-AT_ZERO = "At z == 0 the step is 0: only strictly positive inputs fire."
-AS_FLOAT = ("A comparison such as z > 0 gives a bool tensor; the step must hand back "
-            "floating-point 1.0 and 0.0 in the input's dtype.")
+AT_ZERO = "step.true_at_zero"
+AS_FLOAT = "step.bool_or_int_dtype"
 KEEP_DTYPE = "Keep the input's floating dtype: a float32 tensor in gives a float32 tensor out."
 
 

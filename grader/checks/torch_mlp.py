@@ -5,9 +5,9 @@ from grader.checks.base import Check, Probe, Variant, encode_input
 from grader.compare import Mismatch, Number, Seq, Tensor, describe
 from grader.harness.codec import build_model
 
-LAST_SIGMOID = "No sigmoid after the last layer: the output layer is linear."
-NO_ZERO_GRAD = "Zero the gradients at the start of every epoch, or they pile up from epoch to epoch."
-LOSS_AFTER_STEP = "Record loss.item() before the optimizer step: it is the loss of the params the gradient was taken at."
+LAST_SIGMOID = "torch_mlp.sigmoid_after_last_layer"
+NO_ZERO_GRAD = "torch_mlp.gradients_never_zeroed"
+LOSS_AFTER_STEP = "torch_mlp.loss_after_step"
 
 
 def _structure_judge(sizes):
@@ -122,8 +122,8 @@ def _fit_probe(refs, rng, sizes, m, lr, epochs):
     text = f"fit(model, x, y, lr={lr}, epochs={epochs}) on a float64 network of sizes {sizes} and x of shape {tuple(x.shape)}"
     return Probe({"kind": "call", "name": "fit", "args": [model_input, encode_input(x), encode_input(y)],
                   "kwargs": {"lr": lr, "epochs": epochs}, "bans": []}, text, _losses(expected),
-                 variants=(Variant(hint=NO_ZERO_GRAD, make=lambda: _losses(sgd_losses(layers, x, y, lr, epochs, zero_grad=False))),
-                           Variant(hint=LOSS_AFTER_STEP, make=lambda: _losses(sgd_losses(layers, x, y, lr, epochs, record_after=True)))))
+                 variants=(Variant(misconception=NO_ZERO_GRAD, make=lambda: _losses(sgd_losses(layers, x, y, lr, epochs, zero_grad=False))),
+                           Variant(misconception=LOSS_AFTER_STEP, make=lambda: _losses(sgd_losses(layers, x, y, lr, epochs, record_after=True)))))
 
 
 def _fit_probes(refs, rng):
