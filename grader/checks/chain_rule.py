@@ -69,9 +69,9 @@ def evaluate_graph(program, with_backward=True):
 def mistaken_grads(program, mistake):
     """Node gradients as a Value class with one classic mistake would compute them (plain floats).
 
-    mistake: "no_topological_order" (each node recursively pushes its gradient to its
-    children as soon as it gets some), "product_rule_own_data" (x * y gives x the
-    gradient y... of its own: x.grad += x.data * out.grad), "wrong_power_rule" (k * x ** k).
+    mistake: "no_topological_order" (a recursive backward that passes on a node's grad
+    each time it is reached, before it has all of it), "product_rule_own_data"
+    (x.grad += x.data * out.grad for out = x * y), "wrong_power_rule" (k * x ** k).
     """
     data, parents = [], []
     for step in program:
@@ -115,11 +115,12 @@ def mistaken_grads(program, mistake):
     grads = [0.0] * len(program)
     grads[-1] = 1.0
     if mistake == "no_topological_order":
-        def push(node, amount):
+        def visit(node):  # each visit passes on the node's grad as it stands, then recurses
             for child, local in parents[node]:
-                grads[child] += local * amount
-                push(child, local * amount)
-        push(len(program) - 1, 1.0)
+                grads[child] += local * grads[node]
+            for child, _ in parents[node]:
+                visit(child)
+        visit(len(program) - 1)
     else:
         for node in range(len(program) - 1, -1, -1):  # program order is a topological order
             for child, local in parents[node]:
