@@ -24,7 +24,8 @@ def render_check_report(result, *, directory, width=100):
             lines.append(f"  {mark:<13} {check.check_id:<26} {check.description}")
             if check.status != "passed":
                 known = f"Looks like a known mistake: {CATALOGUE[check.misconception].name}." if check.misconception else ""
-                for paragraph in (check.message, known, f"Hint: {check.hint}" if check.hint else ""):
+                trace = "Your code: " + " <- ".join(reversed(check.trace.splitlines())) if check.trace else ""
+                for paragraph in (check.message, trace, known, f"Hint: {check.hint}" if check.hint else ""):
                     if paragraph:
                         lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
                                                    subsequent_indent=" " * 18, break_long_words=False))

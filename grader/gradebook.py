@@ -57,6 +57,7 @@ check_results = Table(
     Column("hint", Text, nullable=False),
     Column("not_attempted", Integer, nullable=False),
     Column("misconception", String(80), nullable=False, default=""),
+    Column("trace", Text, nullable=False, default=""),
 )
 
 
@@ -112,7 +113,8 @@ class Gradebook:
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,
-                         not_attempted=int(check.not_attempted), misconception=check.misconception)
+                         not_attempted=int(check.not_attempted), misconception=check.misconception,
+                         trace=check.trace)
                     for position, (exercise, check) in enumerate(
                         (exercise, check) for exercise in result.exercises for check in exercise.checks)]
             if rows:
@@ -146,7 +148,8 @@ class Gradebook:
             for check in by_grading.get(row.id, []):
                 exercises.setdefault(check.exercise, []).append(CheckResult(
                     check.check_id, check.status, check.max_score, check.message, check.visibility,
-                    _description(check.check_id), check.hint, bool(check.not_attempted), check.misconception))
+                    _description(check.check_id), check.hint, bool(check.not_attempted), check.misconception,
+                    check.trace))
             result = SubmissionResult(row.student, tuple(ExerciseResult(name, tuple(items)) for name, items in exercises.items()))
             results.append((result, row))
         return results

@@ -32,6 +32,43 @@ def describe_error(error, shows, file):
     return f"{shows} raised {kind}: {message}{where}" if message else f"{shows} raised {kind}{where}"
 
 
+def student_trace(error):
+    """The traceback trimmed to the student's own files, one frame a line, innermost last."""
+    lines = []
+    for frame in (error.get("frames") or [])[-8:]:
+        if isinstance(frame, dict):
+            code = f": {str(frame.get('code'))[:160]}" if frame.get("code") else ""
+            lines.append(f"{str(frame.get('file'))[:60]}, line {frame.get('line')}, in {str(frame.get('function'))[:60]}{code}")
+    return "\n".join(lines)
+
+
+def describe_hidden_call(call):
+    """What a hidden probe was called with, by kind and shape only: never a value."""
+    def describe(payload):
+        if isinstance(payload, dict) and "tensor" in payload:
+            info = payload["tensor"]
+            shape = tuple(info.get("shape", ()))
+            return f"a {info.get('dtype')} tensor of shape {shape}" if shape else f"a 0-d {info.get('dtype')} tensor"
+        if isinstance(payload, dict) and "model" in payload:
+            return f"a network of {len(payload['model'])} layers"
+        if isinstance(payload, dict) and "tuple" in payload:
+            return "a pair" if len(payload["tuple"]) == 2 else f"a tuple of {len(payload['tuple'])} items"
+        if isinstance(payload, list):
+            return f"a list of {len(payload)} items"
+        return "a number"
+
+    kind = call.get("kind")
+    if kind == "graph":
+        reused = len({tuple(step[1:]) for step in call["program"]}) < len(call["program"])
+        return f"a graph of {len(call['program'])} Value nodes" + (" with shared inner nodes" if reused else "")
+    if kind == "module":
+        return f"{call['name']} with {len(call.get('args', [[]])[0]) - 1} layers"
+    if kind == "attribute":
+        return call["name"]
+    parts = [describe(arg) for arg in call.get("args", [])] + [f"{key}=a number" for key in call.get("kwargs", {})]
+    return f"{call['name']}({', '.join(parts)})"
+
+
 def _crash_message(run, file):
     status = run.status or "unknown"
     if status.startswith("signal:"):
@@ -45,10 +82,10 @@ def _crash_message(run, file):
 
 
 class _Verdict(Exception):
-    def __init__(self, status, message, hint="", not_attempted=False, misconception=""):
+    def __init__(self, status, message, hint="", not_attempted=False, misconception="", trace=""):
         super().__init__(message)
         self.status, self.message, self.hint, self.not_attempted = status, message, hint, not_attempted
-        self.misconception = misconception
+        self.misconception, self.trace = misconception, trace
 
 
 def _hint(value, mismatch=None):
@@ -70,7 +107,8 @@ def _judge_probe(check, probe, outcome, public, file):
     if isinstance(error, dict):
         if error.get("type") == "NotImplementedError":
             raise _Verdict("failed", f"not attempted: {check.target} still raises NotImplementedError", not_attempted=True)
-        raise _Verdict("error", describe_error(error, probe.shows if public else f"{check.target} (hidden inputs)", file))
+        raise _Verdict("error", describe_error(error, probe.shows if public else describe_hidden_call(probe.call), file),
+                       trace=student_trace(error))
     try:
         received = decode(outcome.get("value"))
     except DecodeError as exc:
@@ -101,7 +139,8 @@ def _judge_probe(check, probe, outcome, public, file):
             if mismatch.detail:
                 text += f" ({mismatch.detail})"
     else:
-        text = f"wrong on hidden inputs ({check.description}): the {mismatch.stage} of {mismatch.path} is not right"
+        text = (f"wrong on hidden inputs: {describe_hidden_call(probe.call)} gave a result with the wrong "
+                f"{mismatch.stage} ({mismatch.path}); the check: {check.description}")
     raise _Verdict("failed", text, hint, misconception=known)
 
 
@@ -109,9 +148,9 @@ def judge_check(check, probes, run, file, timeout):
     """The verdict of one check from its probes and the exercise's run."""
     public = check.visibility == "public"
 
-    def result(status, message, hint="", not_attempted=False, misconception=""):
+    def result(status, message, hint="", not_attempted=False, misconception="", trace=""):
         return CheckResult(check.id, status, float(check.points), message, check.visibility, check.description, hint,
-                           not_attempted, misconception)
+                           not_attempted, misconception, trace)
 
     if run.ending == "tampered":
         return result("error", f"{file} wrote to the grader's private result channel; its results cannot be trusted")
@@ -119,7 +158,8 @@ def judge_check(check, probes, run, file, timeout):
     if loaded.get("forbidden"):
         return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in {file}")
     if isinstance(loaded.get("error"), dict):
-        return result("error", describe_error(loaded["error"], f"importing {file}", file))
+        return result("error", describe_error(loaded["error"], f"importing {file}", file),
+                      trace=student_trace(loaded["error"]))
     for index, probe in enumerate(probes):
         outcome = run.calls.get(f"{check.id}#{index}")
         if outcome is None:
@@ -132,5 +172,6 @@ def judge_check(check, probes, run, file, timeout):
         try:
             _judge_probe(check, probe, outcome, public, file)
         except _Verdict as verdict:
-            return result(verdict.status, verdict.message, verdict.hint, verdict.not_attempted, verdict.misconception)
+            return result(verdict.status, verdict.message, verdict.hint, verdict.not_attempted, verdict.misconception,
+                          verdict.trace)
     return result("passed", "")

@@ -20,6 +20,7 @@ class CheckResult:
     hint: str = ""
     not_attempted: bool = False
     misconception: str = ""  # id of a recognised known mistake (grader.misconceptions)
+    trace: str = ""  # for an error: the traceback trimmed to the student's own files
 
     @property
     def score(self) -> float:
@@ -32,6 +33,8 @@ class CheckResult:
             data["hint"] = self.hint
         if self.misconception:
             data["misconception"] = self.misconception
+        if self.trace:
+            data["trace"] = self.trace
         data["visibility"] = self.visibility
         return data
 
