@@ -253,6 +253,3 @@ def compare(expected, received, path="the result"):
         return None
     raise TypeError(f"unknown expectation {expected!r}")
 
-
-def matches(expected, received):
-    return compare(expected, received) is None

@@ -4,6 +4,7 @@ submission folder -> plan (calls + inputs) -> isolated run -> verdicts.
 """
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from grader import registry
@@ -77,10 +78,8 @@ def _stage_files(located, exercises, staging: Path):
 
 
 def _static_note(exercise, path):
-    bans = set(exercise.import_bans) | {ban for check in exercise.checks for ban in ()}
-    if exercise.id == "mlp":
-        bans.add("autograd")
-    mentions = banned_mentions(path, bans)
+    """Where the source seems to use a banned API, for the message of a forbidden verdict."""
+    mentions = banned_mentions(path, set(exercise.named_bans))
     if not mentions:
         return ""
     return " (see " + ", ".join(f"line {line}: {text}" for line, text in mentions) + ")"
@@ -124,9 +123,7 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
                 continue
             verdict = judge_check(check, probes[check.id], runs[exercise.id], exercise.filename, settings.timeouts[exercise.id])
             if verdict.status == "forbidden":
-                verdict = CheckResult(verdict.check_id, verdict.status, verdict.max_score,
-                                      verdict.message + _static_note(exercise, located_file.path),
-                                      verdict.visibility, verdict.description, verdict.hint)
+                verdict = replace(verdict, message=verdict.message + _static_note(exercise, located_file.path))
             checks.append(verdict)
         results.append(ExerciseResult(exercise.id, tuple(checks)))
     return SubmissionResult(student, tuple(results))

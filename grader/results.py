@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["passed", "failed", "error", "timeout", "forbidden", "missing"]
-STATUSES = ("passed", "failed", "error", "timeout", "forbidden", "missing")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sys
 import types
 
 
-def _disable(fn=None, recursive=True, **kwargs):
+def _disable(fn=None, recursive=True, **kwargs):  # noqa: ARG001 - torch's signature
     if fn is None:
         return lambda inner: inner
     return fn
