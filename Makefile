@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo selfcheck-demo check test stubs bench
+.PHONY: install demo selfcheck-demo check test goldens stubs bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Rewrite tests/goldens/ from the current templates; review with `git diff tests/goldens`.
+goldens: $(STAMP)
+	GRADER_UPDATE_GOLDENS=1 $(PY) -m pytest -q tests/test_reports.py -k golden
 
 stubs: $(STAMP)
 	$(PY) -m grader.stubs

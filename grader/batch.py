@@ -47,6 +47,7 @@ class BatchSummary:
     graded: list = field(default_factory=list)
     unknown_students: list = field(default_factory=list)
     isolation: dict = None  # layer -> "on" or why not, as the first sandboxed run reported
+    reports_index: Path = None  # OUT/reports/index.html, the class summary (grader.reports)
 
     @property
     def done(self):
@@ -136,11 +137,15 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
             notify("graded", item=item)
         for judge in judges:
             judge.join()
-        _write_exports(gradebook, out_dir, {student for student, _ in discover(submissions_dir)})
+        present = {student for student, _ in discover(submissions_dir)}
+        _write_exports(gradebook, out_dir, present)
         for item in summary.skipped:
             for result, row in gradebook.latest({item.student}):
                 item.score, item.max_score, item.seconds = result.score, result.max_score, row.seconds
         gradebook.finish_run(run_id)
+        from grader.reports import render_gradebook  # matplotlib: only needed now, at the end
+
+        summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
     finally:
         for judge in judges:
             if judge.is_alive():

@@ -29,6 +29,11 @@ def _parser():
     grade.add_argument("--secret", default=None, help="course secret for the per-student hidden inputs")
     grade.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
     grade.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
+
+    report = commands.add_parser("report", help="re-render the reports in OUT/reports from the gradebook (runs no student code)")
+    report.add_argument("out", type=Path, metavar="OUT", help="the --out folder of `grade`")
+    report.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
+    report.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
     return parser
 
 
@@ -76,12 +81,36 @@ def run_grade(args, out=sys.stdout):
     return 0
 
 
+def run_report(args, out=sys.stdout):
+    """Every student's report and the class summary, from the gradebook alone; prints the summary's path."""
+    from grader.config import pick, read_course_config
+    from grader.reports import render_all
+
+    file_values = read_course_config(args.config) if args.config else {}
+    gradebook, _ = pick("gradebook", cli=args.gradebook, file_values=file_values,
+                        file_name=str(args.config) if args.config else "the course config")
+    try:
+        written = render_all(out_dir=args.out, gradebook_url=gradebook)
+    except (FileNotFoundError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(written) // 3} student report(s) in {written[-1].parent}", file=out)
+    print(f"class summary: {written[-1]}", file=out)
+    return 0
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "grade":
         try:
             return run_grade(args)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "report":
+        try:
+            return run_report(args)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

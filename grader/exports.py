@@ -20,6 +20,7 @@ def write_atomically(path: Path, text: str):
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; results are meant to be shared and uploaded
         os.replace(temporary, path)  # atomic against a killed grader; the gradebook is the durable record
     except BaseException:
         os.unlink(temporary)

@@ -51,3 +51,5 @@ class BatchProgress:
         self.console.print(f"results:   {summary.out_dir / 'results'}")
         self.console.print(f"grades:    {summary.out_dir / 'grades.csv'}")
         self.console.print(f"gradebook: {summary.gradebook_url}")
+        if summary.reports_index:
+            self.console.print(f"class summary: {summary.reports_index}")

@@ -1,0 +1,473 @@
+"""Reports that teach: one page per student (HTML, Markdown, text) and a class summary.
+
+    gradebook -> view models (here) -> Jinja2 templates (templates/) -> OUT/reports/
+
+Per student, OUT/reports/<student>.html (self-contained: inline CSS, no script, no
+external URL), <student>.md (for LMS comments) and <student>.txt (terminal). For the
+class, OUT/reports/index.html: score distribution, pass rate per check, the most
+frequent known mistakes and who made them, and links to every student's page.
+
+What a report may show is decided here, once, in the view models: a hidden check
+shows its status, description and message only (the judge writes hidden messages
+without any hidden value), never its hint, known mistake or traceback. Templates
+get plain, already-cleaned strings; HTML is autoescaped, Markdown is escaped by the
+environment's finalize hook, so no template can forget to escape. User-visible
+template strings go through gettext (jinja2.ext.i18n, null translations for now).
+Nothing here runs student code: `python -m grader report OUT` re-renders from the
+gradebook alone.
+"""
+import gettext
+import io
+import re
+import statistics
+import textwrap
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from grader import registry
+from grader.config import PROJECT_DIR
+from grader.exports import write_atomically
+from grader.misconceptions import CATALOGUE
+
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+FORMATS = ("html", "md", "txt")
+_ = gettext.NullTranslations().gettext  # for the few strings made in Python (plot labels); templates use their own
+
+# Deterministic SVG: fixed hash salt for generated ids, text kept as text (no glyph paths), no date.
+PLOT_RC = {"svg.hashsalt": "grader", "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
+           "axes.spines.top": False, "axes.spines.right": False}
+PLOT_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+COLOURS = {"public": "#3566a8", "hidden": "#8a5cb8", "bars": "#3566a8", "mean": "#c0392b", "median": "#2c3e50"}
+
+
+def reports_dir(out_dir) -> Path:
+    return Path(out_dir) / "reports"
+
+
+def index_path(out_dir) -> Path:
+    return reports_dir(out_dir) / "index.html"
+
+
+def report_stem(student: str) -> str:
+    """The file name of a student's reports, without suffix: the id, unless it would clash with the index."""
+    return f"student-{student}" if student.lower() == "index" else student
+
+
+def report_href(student: str, fmt="html") -> str:
+    """A relative link from index.html to a student's report: quoted, so any folder name works as a URL."""
+    return quote(f"{report_stem(student)}.{fmt}", safe="")
+
+
+# --- cleaning and escaping -------------------------------------------------------------------
+
+_INVISIBLE = {0x200E, 0x200F, 0x061C} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))  # bidi controls
+
+
+def clean(text) -> str:
+    """Text from results made safe for every format: no control characters (bar newline and tab), no bidi overrides."""
+    return "".join(ch for ch in str(text) if ch in "\n\t" or (
+        unicodedata.category(ch) not in ("Cc", "Cs") and ord(ch) not in _INVISIBLE))
+
+
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|~#&!{}])")
+
+
+def markdown_text(value) -> str:
+    """Literal text inside Markdown: every character that could start markup or HTML is backslash-escaped."""
+    if isinstance(value, Markup):  # already Markdown, made by a filter below
+        return value
+    text = _MD_PUNCTUATION.sub(r"\\\1", str(value))
+    text = re.sub(r"^(\s*)([-+=])", r"\1\\\2", text)  # not a list item or a heading underline
+    return re.sub(r"^(\s*\d+)([.)])", r"\1\\\2", text)  # not a numbered list
+
+
+def markdown_code(value) -> Markup:
+    """An inline code span that holds any text: the fence is longer than any run of backticks inside."""
+    text = str(value).replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markup(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def markdown_block(value, indent=0) -> Markup:
+    """Text under a list item: one escaped line, or a fenced code block (indented) when it has several lines."""
+    text = str(value)
+    if "\n" not in text:
+        return Markup(markdown_text(text))
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " * indent
+    lines = [fence, *text.splitlines(), fence]
+    return Markup("\n".join(pad + line if line else line for line in lines).lstrip(" "))
+
+
+def wrap(value, width=100, indent=0, hang=2) -> str:
+    """Wrapped text for the terminal report. The template writes the first line's indent itself; each
+    further line of a paragraph gets indent + hang spaces, and each new paragraph (a traceback line) indent."""
+    lines = []
+    for paragraph in str(value).splitlines() or [""]:
+        pieces = textwrap.wrap(paragraph, width=max(20, width - indent - hang), break_long_words=False,
+                               break_on_hyphens=False) or [""]
+        lines.append(" " * indent + pieces[0])
+        lines.extend(" " * (indent + hang) + piece for piece in pieces[1:])
+    return "\n".join(lines)[indent:]
+
+
+@lru_cache(maxsize=None)
+def environment(fmt: str) -> Environment:
+    """The Jinja2 environment for one output format; all share templates/ and the i18n extension."""
+    options = dict(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined,
+                   extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    if fmt == "html":
+        env = Environment(autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
+                                                       default=True), **options)
+    elif fmt == "md":
+        env = Environment(autoescape=False, finalize=markdown_text, **options)
+    elif fmt == "txt":
+        env = Environment(autoescape=False, **options)
+    else:
+        raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+    env.install_null_translations(newstyle=True)  # a gettext catalogue can be installed here later
+    env.filters.update(md_code=markdown_code, md_block=markdown_block, wrap=wrap)
+    return env
+
+
+def _render(template: str, fmt: str, **context) -> str:
+    return environment(fmt).get_template(template).render(**context)
+
+
+# --- view models -----------------------------------------------------------------------------
+
+def points(value) -> str:
+    return f"{value:g}"
+
+
+def percent(part, whole) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+@dataclass(frozen=True)
+class CheckView:
+    id: str
+    status: str  # a result status, or "not_attempted"
+    hidden: bool
+    description: str
+    message: str  # "" when passed or the same as the check above
+    same_as_above: bool
+    known_mistake: str  # the misconception's name; "" for hidden checks
+    hint: str  # "" for hidden checks, or when the check above gave the same hint
+    trace: str  # the student's own frames, for errors on public checks
+    score: str
+    max_score: str
+
+    @property
+    def passed(self):
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class ExerciseView:
+    id: str
+    filename: str
+    title: str
+    score: str
+    max_score: str
+    percent: float
+    checks: tuple
+
+
+@dataclass(frozen=True)
+class StudentView:
+    student: str
+    href: str
+    score: str
+    max_score: str
+    percent: float
+    passed: int
+    total: int
+    exercises: tuple
+    known_mistakes: tuple  # names of the known mistakes seen on public checks, in course order
+    problem: str  # why the submission could not be read at all, else ""
+    graded_at: str
+
+
+def check_view(check, previous=None) -> CheckView:
+    """What a report shows of one check. Hidden checks: status, description and message only."""
+    hidden = check.visibility != "public"
+    status = "not_attempted" if check.not_attempted else check.status
+    message = clean(check.message) if status != "passed" else ""
+    same = bool(message) and previous is not None and message == previous.message_source
+    known = CATALOGUE[check.misconception].name if check.misconception in CATALOGUE and not hidden else ""
+    hint = clean(check.hint) if not hidden and status != "passed" else ""
+    if hint and previous is not None and hint == previous.hint_source:
+        hint = ""
+    trace = clean(getattr(check, "trace", "")) if not hidden and status != "passed" else ""
+    return CheckView(clean(check.check_id), status, hidden, clean(check.description), "" if same else message, same,
+                     known, hint, trace, points(check.score), points(check.max_score))
+
+
+class _Previous:
+    """What the check above said, so that a repeated message or hint is said once."""
+
+    def __init__(self):
+        self.message_source = self.hint_source = None
+
+    def update(self, check):
+        if check.status == "passed" and not check.not_attempted:
+            return
+        self.message_source = clean(check.message)
+        if check.visibility == "public" and check.hint:
+            self.hint_source = clean(check.hint)
+
+
+def _exercise_meta(exercise_id):
+    try:
+        exercise = registry.exercise(exercise_id)
+        return exercise.filename, exercise.title
+    except KeyError:
+        return f"{exercise_id}.py", exercise_id
+
+
+def student_view(result, row=None) -> StudentView:
+    exercises = []
+    known = []
+    for exercise in result.exercises:
+        previous, checks = _Previous(), []
+        for check in exercise.checks:
+            checks.append(check_view(check, previous))
+            previous.update(check)
+            view = checks[-1]
+            if view.known_mistake and view.known_mistake not in known:
+                known.append(view.known_mistake)
+        filename, title = _exercise_meta(exercise.exercise)
+        exercises.append(ExerciseView(exercise.exercise, filename, title, points(exercise.score),
+                                      points(exercise.max_score), percent(exercise.score, exercise.max_score),
+                                      tuple(checks)))
+    all_checks = result.checks
+    graded_at = getattr(row, "graded_at", None)
+    return StudentView(
+        clean(result.student), report_href(result.student), points(result.score), points(result.max_score),
+        percent(result.score, result.max_score), sum(check.status == "passed" for check in all_checks),
+        len(all_checks), tuple(exercises), tuple(known), clean(getattr(row, "problem", "") or ""),
+        graded_at.strftime("%Y-%m-%d %H:%M UTC") if graded_at is not None else "")
+
+
+def class_view(results, rows=None) -> dict:
+    """Everything the class summary shows, computed once from the results."""
+    results = sorted(results, key=lambda result: result.student)
+    rows = rows or {}
+    students = [student_view(result, rows.get(result.student)) for result in results]
+    scores = [result.score for result in results]
+    max_score = max((result.max_score for result in results), default=100.0) or 100.0
+    exercise_ids = [exercise.id for exercise in registry.EXERCISES]
+
+    checks = []
+    for exercise in registry.EXERCISES:
+        for check in exercise.checks:
+            outcomes = [c for result in results for c in result.checks if c.check_id == check.id]
+            passed = sum(c.status == "passed" for c in outcomes)
+            statuses = {}
+            for c in outcomes:
+                if c.status != "passed":
+                    key = "not_attempted" if c.not_attempted else c.status
+                    statuses[key] = statuses.get(key, 0) + 1
+            checks.append(dict(id=check.id, exercise=exercise.id, visibility=check.visibility,
+                               description=check.description, points=points(check.points), passed=passed,
+                               total=len(outcomes), rate=percent(passed, len(outcomes)),
+                               failures=sorted(statuses.items(), key=lambda item: (-item[1], item[0]))))
+
+    hits, mistakes_of = {}, {}
+    for result in results:
+        for check in result.checks:
+            if check.misconception and check.status != "passed":
+                entry = hits.setdefault(check.misconception, {})
+                entry.setdefault(result.student, []).append(check.check_id)
+                mistakes_of.setdefault(result.student, set()).add(check.misconception)
+    misconceptions = []
+    for misconception_id, by_student in hits.items():
+        known = CATALOGUE.get(misconception_id)
+        misconceptions.append(dict(
+            id=misconception_id, name=known.name if known else misconception_id,
+            exercise=misconception_id.split(".", 1)[0], hint=known.hint if known else "", count=len(by_student),
+            students=[dict(name=clean(student), href=report_href(student), checks=", ".join(ids))
+                      for student, ids in sorted(by_student.items())]))
+    misconceptions.sort(key=lambda item: (-item["count"], item["id"]))
+
+    table = []
+    for result, view in zip(results, students):
+        by_exercise = {exercise.exercise: exercise for exercise in result.exercises}
+        table.append(dict(view=view, exercises=[points(by_exercise[e].score) if e in by_exercise else "–"
+                                                for e in exercise_ids],
+                          mistakes=len(mistakes_of.get(result.student, ()))))
+    exercise_means = [points(round(statistics.fmean([e.score for r in results for e in r.exercises
+                                                     if e.exercise == exercise_id] or [0.0]), 1))
+                      for exercise_id in exercise_ids]
+    return dict(
+        count=len(results), max_score=points(max_score),
+        mean=f"{statistics.fmean(scores):.1f}" if scores else "–",
+        median=f"{statistics.median(scores):g}" if scores else "–",
+        lowest=points(min(scores)) if scores else "–", highest=points(max(scores)) if scores else "–",
+        full_marks=sum(score >= max_score for score in scores),
+        exercise_ids=exercise_ids, exercise_means=exercise_means,
+        checks=checks, misconceptions=misconceptions, students=table,
+        histogram=score_histogram(scores, max_score=max_score),
+        pass_rates=pass_rate_plot(checks),
+    )
+
+
+# --- plots -----------------------------------------------------------------------------------
+
+def _inline_svg(figure, name: str, label: str) -> Markup:
+    """A matplotlib figure as inline <svg> markup: deterministic, ids prefixed, no prolog, scales to its box."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(PLOT_RC):
+        figure.savefig(buffer, format="svg", metadata=PLOT_METADATA, bbox_inches="tight")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # no XML prolog or DOCTYPE inside HTML
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', svg)
+    head_end = svg.index(">")
+    head = re.sub(r'\s(width|height)="[^"]*"', "", svg[:head_end])
+    title = Markup.escape(label)
+    svg = f'{head} class="plot" role="img" aria-label="{title}">\n<title>{title}</title>{svg[head_end + 1:]}'
+    return Markup(svg.strip())
+
+
+def _figure(width, height):
+    import matplotlib
+
+    with matplotlib.rc_context(PLOT_RC):
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(width, height), dpi=72)
+        return figure, figure.subplots()
+
+
+def score_histogram(scores, *, max_score=100.0) -> Markup:
+    """How many students scored in each tenth of the points, with the mean and median marked."""
+    import matplotlib
+
+    with matplotlib.rc_context(PLOT_RC):
+        from matplotlib.ticker import MaxNLocator
+
+        figure, axes = _figure(6.4, 3.0)
+        edges = [max_score * step / 10 for step in range(11)]
+        axes.hist(scores, bins=edges, color=COLOURS["bars"], edgecolor="white", linewidth=1)
+        if scores:
+            axes.axvline(statistics.fmean(scores), color=COLOURS["mean"], linestyle="--", linewidth=1.5,
+                         label=_("mean %(value).1f") % {"value": statistics.fmean(scores)})
+            axes.axvline(statistics.median(scores), color=COLOURS["median"], linestyle=":", linewidth=1.5,
+                         label=_("median %(value)g") % {"value": statistics.median(scores)})
+            axes.legend(loc="upper left", frameon=False)
+        axes.set_xlim(0, max_score)
+        axes.set_xticks(edges)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel(_("score (points)"))
+        axes.set_ylabel(_("students"))
+        return _inline_svg(figure, "histogram", _("Score distribution"))
+
+
+def pass_rate_plot(checks) -> Markup:
+    """One bar per check, in course order from the top: the share of students who passed it."""
+    import matplotlib
+
+    with matplotlib.rc_context(PLOT_RC):
+        from matplotlib.patches import Patch
+
+        figure, axes = _figure(6.4, 0.8 + 0.2 * len(checks))
+        positions = list(range(len(checks)))[::-1]
+        axes.barh(positions, [check["rate"] for check in checks], height=0.7,
+                  color=[COLOURS[check["visibility"]] for check in checks])
+        axes.set_yticks(positions, [check["id"] for check in checks], fontsize=8)
+        axes.set_ylim(-0.6, len(checks) - 0.4)
+        axes.set_xlim(0, 100)
+        axes.set_xticks(range(0, 101, 20))
+        axes.xaxis.grid(True, color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.set_xlabel(_("students who passed (percent)"))
+        axes.legend(handles=[Patch(color=COLOURS["public"], label=_("public check")),
+                             Patch(color=COLOURS["hidden"], label=_("hidden check"))],
+                    loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False, fontsize=8)
+        return _inline_svg(figure, "passrates", _("Pass rate of each check"))
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+def render_student(result, fmt="html", *, row=None) -> str:
+    """One student's report as text in one format (html, md or txt)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return _render(f"student.{fmt}", fmt, s=student_view(result, row))
+
+
+def render_index(results, *, rows=None) -> str:
+    """The class summary page (HTML)."""
+    return _render("index.html", "html", c=class_view(results, rows))
+
+
+def render_student_reports(results, *, out_dir, rows=None) -> list:
+    """Write OUT/reports/<student>.html, .md and .txt for each result; returns the paths written.
+
+    rows: optional {student: gradebook row} for when each was graded and why a submission was unreadable.
+    """
+    rows = rows or {}
+    written = []
+    for result in sorted(results, key=lambda item: item.student):
+        for fmt in FORMATS:
+            path = reports_dir(out_dir) / f"{report_stem(result.student)}.{fmt}"
+            write_atomically(path, render_student(result, fmt, row=rows.get(result.student)))
+            written.append(path)
+    return written
+
+
+def render_class_summary(results, *, out_dir, rows=None) -> Path:
+    """Write OUT/reports/index.html; returns its path."""
+    path = index_path(out_dir)
+    write_atomically(path, render_index(results, rows=rows))
+    return path
+
+
+def _render_latest(latest, out_dir) -> list:
+    results = [result for result, _row in latest]
+    rows = {result.student: row for result, row in latest}
+    written = render_student_reports(results, out_dir=out_dir, rows=rows)
+    written.append(render_class_summary(results, out_dir=out_dir, rows=rows))
+    return written
+
+
+def render_gradebook(gradebook, *, out_dir, students=None) -> Path:
+    """Every student's reports and the class summary from an open Gradebook; returns the class summary's path."""
+    return _render_latest(gradebook.latest(students), out_dir)[-1]
+
+
+def render_all(*, out_dir, gradebook_url=None, students=None) -> list:
+    """Re-render all reports from the gradebook (default OUT/gradebook.sqlite), running no student code.
+
+    Returns the paths written, the class summary last. Raises FileNotFoundError when
+    the default gradebook does not exist, and LookupError when it holds no grading.
+    """
+    from grader.gradebook import Gradebook
+
+    out_dir = Path(out_dir)
+    if gradebook_url is None:
+        database = out_dir / "gradebook.sqlite"
+        if not database.is_file():
+            raise FileNotFoundError(f"no gradebook at {database} (grade the class first, or pass --gradebook URL)")
+        gradebook_url = f"sqlite:///{database.resolve()}"
+    gradebook = Gradebook(gradebook_url)
+    try:
+        latest = gradebook.latest(students)
+    finally:
+        gradebook.close()
+    if not latest:
+        raise LookupError(f"the gradebook {gradebook_url} holds no grading yet")
+    return _render_latest(latest, out_dir)
