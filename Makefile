@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo selfcheck-demo check test goldens stubs bench
+.PHONY: install demo selfcheck-demo check test goldens stubs bench catalogues
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ test: $(STAMP)
 # Rewrite tests/goldens/ from the current templates; review with `git diff tests/goldens`.
 goldens: $(STAMP)
 	GRADER_UPDATE_GOLDENS=1 $(PY) -m pytest -q tests/test_reports.py -k golden
+
+catalogues: $(STAMP)
+	$(PY) -m grader.catalogues
 
 stubs: $(STAMP)
 	$(PY) -m grader.stubs

@@ -12,12 +12,16 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="self-check your exercise files against the public checks")
+    check.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of messages and reports (default: from the locale, else English)")
     check.add_argument("exercises", nargs="*", metavar="EXERCISE",
                        help=f"exercises to check (default: all): {', '.join(EXERCISE_IDS)}")
     check.add_argument("--dir", type=Path, default=None, help="folder with your exercise files (default: exercises/)")
     check.add_argument("--timeout", default=None, help="seconds each exercise may run (default: per exercise)")
 
     grade = commands.add_parser("grade", help="grade a whole class of submissions")
+    grade.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of messages and reports (default: from the locale, else English)")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
                        help="folder with one entry per student: a folder or a .zip named by the student id")
     grade.add_argument("--out", type=Path, required=True, help="where results, grades.csv and the gradebook go")
@@ -31,6 +35,8 @@ def _parser():
     grade.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
 
     report = commands.add_parser("report", help="re-render the reports in OUT/reports from the gradebook (runs no student code)")
+    report.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of messages and reports (default: from the locale, else English)")
     report.add_argument("out", type=Path, metavar="OUT", help="the --out folder of `grade`")
     report.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
     report.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
@@ -102,6 +108,12 @@ def run_report(args, out=sys.stdout):
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    from grader.i18n import choose_language, set_language
+
+    try:
+        set_language(choose_language(args.lang))
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.command == "grade":
         try:
             return run_grade(args)

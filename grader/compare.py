@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.harness.codec import decode_tensor_info, read_float
+from grader.i18n import N_
 
 FLOATING = {"float16", "bfloat16", "float32", "float64"}
+STAGES = (N_("type"), N_("shape"), N_("dtype"), N_("values"))  # coarse to fine; named in hidden-check feedback
 NUMBER_TYPES = {"int", "float", "bool"}
 
 

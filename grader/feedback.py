@@ -1,40 +1,57 @@
 """Plain-text feedback for the terminal: one line per check, details for failures."""
 import textwrap
+import unicodedata
 
 from grader import registry
+from grader.i18n import N_, _
 from grader.misconceptions import CATALOGUE
 
-MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "forbidden": "FORBIDDEN",
-         "missing": "MISSING"}
+MARKS = {"passed": N_("PASS"), "failed": N_("FAIL"), "error": N_("ERROR"), "timeout": N_("TIMEOUT"),
+         "forbidden": N_("FORBIDDEN"), "missing": N_("MISSING")}
+NOT_ATTEMPTED = N_("NOT ATTEMPTED")
 
 
 def _points(value):
     return f"{value:g}"
 
 
+def _pad(text, width):
+    """Pad to a width in terminal columns: a Chinese character takes two."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(0, width - columns)
+
+
+def _wide(text):
+    """Chinese text has no spaces to break at: let the wrapper break inside it."""
+    return any(unicodedata.east_asian_width(char) in "WF" for char in text)
+
+
 def render_check_report(result, *, directory, width=100):
-    """The self-check's printout for a SubmissionResult."""
-    lines = [f"Checking the exercises in {directory} (public checks only)", ""]
+    """The self-check's printout for a SubmissionResult, in the active language."""
+    lines = [_("Checking the exercises in {folder} (public checks only)").format(folder=directory), ""]
     for exercise_result in result.exercises:
         exercise = registry.exercise(exercise_result.exercise)
-        lines.append(f"{exercise.filename}: {exercise.title}  "
+        lines.append(f"{exercise.filename}: {_(exercise.title)}  "
                      f"[{_points(exercise_result.score)}/{_points(exercise_result.max_score)}]")
         for check in exercise_result.checks:
-            mark = "NOT ATTEMPTED" if check.not_attempted else MARKS[check.status]
-            lines.append(f"  {mark:<13} {check.check_id:<26} {check.description}")
+            mark = _(NOT_ATTEMPTED) if check.not_attempted else _(MARKS[check.status])
+            lines.append(f"  {_pad(mark, 13)} {check.check_id:<26} {_(check.description)}")
             if check.status != "passed":
-                known = f"Looks like a known mistake: {CATALOGUE[check.misconception].name}." if check.misconception else ""
-                trace = "Your code: " + " <- ".join(reversed(check.trace.splitlines())) if check.trace else ""
-                for paragraph in (check.message, trace, known, f"Hint: {check.hint}" if check.hint else ""):
+                known = (_("Looks like a known mistake: {name}.").format(name=_(CATALOGUE[check.misconception].name))
+                         if check.misconception else "")
+                trace = _("Your code: {frames}").format(frames=" <- ".join(reversed(check.trace.splitlines()))) \
+                    if check.trace else ""
+                hint = _("Hint: {hint}").format(hint=check.hint) if check.hint else ""
+                for paragraph in (check.message, trace, known, hint):
                     if paragraph:
                         lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
-                                                   subsequent_indent=" " * 18, break_long_words=False))
+                                                   subsequent_indent=" " * 18, break_long_words=_wide(paragraph)))
         lines.append("")
     passed = sum(check.status == "passed" for check in result.checks)
-    lines.append(f"Score: {_points(result.score)}/{_points(result.max_score)} points on public checks; "
-                 f"{passed} of {len(result.checks)} checks passed.")
+    lines.append(_("Score: {score}/{total} points on public checks; {passed} of {count} checks passed.").format(
+        score=_points(result.score), total=_points(result.max_score), passed=passed, count=len(result.checks)))
     if passed == len(result.checks):
-        lines.append("Every public check passes. Hidden checks with other inputs run when your work is graded.")
+        lines.append(_("Every public check passes. Hidden checks with other inputs run when your work is graded."))
     else:
-        lines.append("Fix the first failing check of each file first: later ones often follow from it.")
+        lines.append(_("Fix the first failing check of each file first: later ones often follow from it."))
     return "\n".join(lines)

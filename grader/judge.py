@@ -5,17 +5,19 @@ and the received values; hidden checks say which property failed and never
 show their inputs or expected values.
 """
 from grader.compare import DecodeError, compare, decode
+from grader.i18n import N_, _
 from grader.misconceptions import CATALOGUE
 from grader.results import CheckResult
 
+BANNED_HERE = N_("it is banned here")
 BAN_REASONS = {
-    "sigmoid.py": "writing the sigmoid yourself is the exercise",
-    "mlp.py": "computing the gradients by hand is the exercise",
+    "sigmoid.py": N_("writing the sigmoid yourself is the exercise"),
+    "mlp.py": N_("computing the gradients by hand is the exercise"),
 }
 ENDINGS = {
-    "timeout": ("timeout", "{file} did not finish within {seconds:g} s (an endless loop, or a very slow computation?)"),
-    "output_overflow": ("error", "{file} printed far too much output; it was stopped"),
-    "result_overflow": ("error", "{file} returned a result far too large to check; it was stopped"),
+    "timeout": ("timeout", N_("{file} did not finish within {seconds:g} s (an endless loop, or a very slow computation?)")),
+    "output_overflow": ("error", N_("{file} printed far too much output; it was stopped")),
+    "result_overflow": ("error", N_("{file} returned a result far too large to check; it was stopped")),
 }
 
 
@@ -28,8 +30,10 @@ def describe_error(error, shows, file):
     if frames and isinstance(frames[-1], dict):
         last = frames[-1]
         code = f": {last.get('code')}" if last.get("code") else ""
-        where = f" ({last.get('file', file)}, line {last.get('line')}{code})"
-    return f"{shows} raised {kind}: {message}{where}" if message else f"{shows} raised {kind}{where}"
+        where = " (" + _("{file}, line {line}").format(file=last.get("file", file), line=last.get("line")) + f"{code})"
+    if message:
+        return _("{call} raised {error}: {message}{where}").format(call=shows, error=kind, message=message, where=where)
+    return _("{call} raised {error}{where}").format(call=shows, error=kind, where=where)
 
 
 def student_trace(error):
@@ -38,7 +42,8 @@ def student_trace(error):
     for frame in (error.get("frames") or [])[-8:]:
         if isinstance(frame, dict):
             code = f": {str(frame.get('code'))[:160]}" if frame.get("code") else ""
-            lines.append(f"{str(frame.get('file'))[:60]}, line {frame.get('line')}, in {str(frame.get('function'))[:60]}{code}")
+            lines.append(_("{file}, line {line}, in {function}").format(
+                file=str(frame.get("file"))[:60], line=frame.get("line"), function=str(frame.get("function"))[:60]) + code)
     return "\n".join(lines)
 
 
@@ -48,37 +53,42 @@ def describe_hidden_call(call):
         if isinstance(payload, dict) and "tensor" in payload:
             info = payload["tensor"]
             shape = tuple(info.get("shape", ()))
-            return f"a {info.get('dtype')} tensor of shape {shape}" if shape else f"a 0-d {info.get('dtype')} tensor"
+            if shape:
+                return _("a {dtype} tensor of shape {shape}").format(dtype=info.get("dtype"), shape=shape)
+            return _("a 0-d {dtype} tensor").format(dtype=info.get("dtype"))
         if isinstance(payload, dict) and "model" in payload:
-            return f"a network of {len(payload['model'])} layers"
+            return _("a network of {count} layers").format(count=len(payload["model"]))
         if isinstance(payload, dict) and "tuple" in payload:
-            return "a pair" if len(payload["tuple"]) == 2 else f"a tuple of {len(payload['tuple'])} items"
+            return _("a pair") if len(payload["tuple"]) == 2 else _("a tuple of {count} items").format(count=len(payload["tuple"]))
         if isinstance(payload, list):
-            return f"a list of {len(payload)} items"
-        return "a number"
+            return _("a list of {count} items").format(count=len(payload))
+        return _("a number")
 
     kind = call.get("kind")
     if kind == "graph":
         reused = len({tuple(step[1:]) for step in call["program"]}) < len(call["program"])
-        return f"a graph of {len(call['program'])} Value nodes" + (" with shared inner nodes" if reused else "")
+        if reused:
+            return _("a graph of {count} Value nodes with shared inner nodes").format(count=len(call["program"]))
+        return _("a graph of {count} Value nodes").format(count=len(call["program"]))
     if kind == "module":
-        return f"{call['name']} with {len(call.get('args', [[]])[0]) - 1} layers"
+        return _("{name} with {count} layers").format(name=call["name"], count=len(call.get("args", [[]])[0]) - 1)
     if kind == "attribute":
         return call["name"]
-    parts = [describe(arg) for arg in call.get("args", [])] + [f"{key}=a number" for key in call.get("kwargs", {})]
+    parts = [describe(arg) for arg in call.get("args", [])] + [f"{key}={_('a number')}" for key in call.get("kwargs", {})]
     return f"{call['name']}({', '.join(parts)})"
 
 
 def _crash_message(run, file):
     status = run.status or "unknown"
     if status.startswith("signal:"):
-        text = f"the process running {file} was killed by {status[7:]}"
+        text = _("the process running {file} was killed by {signal}").format(file=file, signal=status[7:])
         if status == "signal:SIGKILL":
-            text += " (it may have used too much memory)"
+            text += " " + _("(it may have used too much memory)")
         elif status == "signal:SIGXCPU":
-            text += " (it used too much CPU time)"
+            text += " " + _("(it used too much CPU time)")
         return text
-    return f"the process running {file} stopped early with {status.replace(':', ' status ')} (sys.exit, os._exit or a crash in your code?)"
+    return _("the process running {file} stopped early with {status} (sys.exit, os._exit or a crash in your code?)").format(
+        file=file, status=status.replace(":", " status "))
 
 
 class _Verdict(Exception):
@@ -93,34 +103,37 @@ def _hint(value, mismatch=None):
     if callable(value):
         value = value(mismatch)
     if value in CATALOGUE:
-        return CATALOGUE[value].hint, value
-    return value or "", ""
+        return _(CATALOGUE[value].hint), value
+    return (_(value) if value else ""), ""
 
 
 def _judge_probe(check, probe, outcome, public, file):
     if outcome.get("forbidden"):
-        raise _Verdict("forbidden", f"{probe.call.get('name', check.target)} used {outcome['forbidden']}, which is not "
-                                    f"allowed in {file}: {BAN_REASONS.get(file, 'it is banned here')}")
+        raise _Verdict("forbidden", _("{name} used {banned}, which is not allowed in {file}: {reason}").format(
+            name=probe.call.get("name", check.target), banned=outcome["forbidden"], file=file,
+            reason=_(BAN_REASONS.get(file, BANNED_HERE))))
     if outcome.get("missing"):
-        raise _Verdict("missing", f"{file} does not define {outcome['missing']}")
+        raise _Verdict("missing", _("{file} does not define {name}").format(file=file, name=outcome["missing"]))
     error = outcome.get("error")
     if isinstance(error, dict):
         if error.get("type") == "NotImplementedError":
-            raise _Verdict("failed", f"not attempted: {check.target} still raises NotImplementedError", not_attempted=True)
+            raise _Verdict("failed", _("not attempted: {name} still raises NotImplementedError").format(name=check.target),
+                           not_attempted=True)
         raise _Verdict("error", describe_error(error, probe.shows if public else describe_hidden_call(probe.call), file),
                        trace=student_trace(error))
     try:
         received = decode(outcome.get("value"))
     except DecodeError as exc:
-        raise _Verdict("failed", f"{probe.shows if public else check.target} returned something the grader could not read ({exc})") from None
+        raise _Verdict("failed", _("{call} returned something the grader could not read ({problem})").format(
+            call=probe.shows if public else check.target, problem=exc)) from None
     if received is None and check.target.endswith("_PARAMS"):
-        raise _Verdict("failed", f"not attempted: {check.target} is still None", not_attempted=True)
+        raise _Verdict("failed", _("not attempted: {name} is still None").format(name=check.target), not_attempted=True)
     mismatch = probe.expected(received) if callable(probe.expected) else compare(probe.expected, received)
     if mismatch is None and probe.no_warnings and outcome.get("warnings"):
         warning = str(outcome["warnings"][0])[:200]
         hint, known = _hint(check.stage_hints.get("warnings", ""))
-        raise _Verdict("failed", f"{probe.shows if public else check.target} gave a warning: {warning}", hint,
-                       misconception=known)
+        raise _Verdict("failed", _("{call} gave a warning: {warning}").format(
+            call=probe.shows if public else check.target, warning=warning), hint, misconception=known)
     if mismatch is None:
         return
     hint, known = "", ""
@@ -133,14 +146,15 @@ def _judge_probe(check, probe, outcome, public, file):
         hint, known = _hint(check.stage_hints.get(mismatch.stage, ""), mismatch)
     if public:
         if mismatch.expected.startswith("an array of shape") and mismatch.detail:
-            text = f"{probe.shows}: {mismatch.path} is wrong: {mismatch.detail}"
+            text = _("{call}: {path} is wrong: {detail}").format(call=probe.shows, path=mismatch.path, detail=mismatch.detail)
         else:
-            text = f"{probe.shows}: {mismatch.path} should be {mismatch.expected}, got {mismatch.received}"
+            text = _("{call}: {path} should be {expected}, got {received}").format(
+                call=probe.shows, path=mismatch.path, expected=mismatch.expected, received=mismatch.received)
             if mismatch.detail:
                 text += f" ({mismatch.detail})"
     else:
-        text = (f"wrong on hidden inputs: {describe_hidden_call(probe.call)} gave a result with the wrong "
-                f"{mismatch.stage} ({mismatch.path}); the check: {check.description}")
+        text = _("wrong on hidden inputs: {call} gave a result with the wrong {stage} ({path}); the check: {check}").format(
+            call=describe_hidden_call(probe.call), stage=_(mismatch.stage), path=mismatch.path, check=_(check.description))
     raise _Verdict("failed", text, hint, misconception=known)
 
 
@@ -153,22 +167,24 @@ def judge_check(check, probes, run, file, timeout):
                            not_attempted, misconception, trace)
 
     if run.ending == "tampered":
-        return result("error", f"{file} wrote to the grader's private result channel; its results cannot be trusted")
+        return result("error", _("{file} wrote to the grader's private result channel; its results cannot be trusted").format(
+            file=file))
     loaded = run.loaded or {}
     if loaded.get("forbidden"):
-        return result("forbidden", f"importing {file} used {loaded['forbidden']}, which is not allowed in {file}")
+        return result("forbidden", _("importing {file} used {banned}, which is not allowed in {file}").format(
+            file=file, banned=loaded["forbidden"]))
     if isinstance(loaded.get("error"), dict):
-        return result("error", describe_error(loaded["error"], f"importing {file}", file),
+        return result("error", describe_error(loaded["error"], _("importing {file}").format(file=file), file),
                       trace=student_trace(loaded["error"]))
     for index, probe in enumerate(probes):
         outcome = run.calls.get(f"{check.id}#{index}")
         if outcome is None:
             if run.ending in ENDINGS:
                 status, template = ENDINGS[run.ending]
-                return result(status, template.format(file=file, seconds=timeout))
+                return result(status, _(template).format(file=file, seconds=timeout))
             if run.ending:
                 return result("error", _crash_message(run, file))
-            return result("error", f"no result came back from {file}")
+            return result("error", _("no result came back from {file}").format(file=file))
         try:
             _judge_probe(check, probe, outcome, public, file)
         except _Verdict as verdict:

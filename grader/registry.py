@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from grader.checks import chain_rule, mlp, perceptron, sigmoid, step, torch_mlp
 from grader.config import EXERCISE_IDS as COURSE_ORDER
+from grader.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,12 @@ class Exercise:
 
 
 EXERCISES = (
-    Exercise("step", "The step activation (阶跃函数)", (), step.CHECKS),
-    Exercise("perceptron", "The perceptron (感知器)", (), perceptron.CHECKS),
-    Exercise("sigmoid", "The sigmoid neuron (S 型神经元)", ("sigmoid",), sigmoid.CHECKS, ("sigmoid",)),
-    Exercise("chain_rule", "Back-propagation on a computational graph (反向传播)", (), chain_rule.CHECKS),
-    Exercise("mlp", "A fully connected network by hand (全连接网络)", (), mlp.CHECKS, ("autograd",)),
-    Exercise("torch_mlp", "The same network with torch.nn", (), torch_mlp.CHECKS),
+    Exercise("step", N_("The step activation (阶跃函数)"), (), step.CHECKS),
+    Exercise("perceptron", N_("The perceptron (感知器)"), (), perceptron.CHECKS),
+    Exercise("sigmoid", N_("The sigmoid neuron (S 型神经元)"), ("sigmoid",), sigmoid.CHECKS, ("sigmoid",)),
+    Exercise("chain_rule", N_("Back-propagation on a computational graph (反向传播)"), (), chain_rule.CHECKS),
+    Exercise("mlp", N_("A fully connected network by hand (全连接网络)"), (), mlp.CHECKS, ("autograd",)),
+    Exercise("torch_mlp", N_("The same network with torch.nn"), (), torch_mlp.CHECKS),
 )
 EXERCISE_IDS = tuple(exercise.id for exercise in EXERCISES)
 assert EXERCISE_IDS == COURSE_ORDER, "grader.config.EXERCISE_IDS and the registry disagree"

@@ -16,7 +16,6 @@ template strings go through gettext (jinja2.ext.i18n, null translations for now)
 Nothing here runs student code: `python -m grader report OUT` re-renders from the
 gradebook alone.
 """
-import gettext
 import io
 import re
 import statistics
@@ -33,11 +32,12 @@ from markupsafe import Markup
 from grader import registry
 from grader.config import PROJECT_DIR
 from grader.exports import write_atomically
+from grader import i18n
 from grader.misconceptions import CATALOGUE
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 FORMATS = ("html", "md", "txt")
-_ = gettext.NullTranslations().gettext  # for the few strings made in Python (plot labels); templates use their own
+_ = i18n._  # strings made in Python (plot labels) and data from the registry, in the active language
 
 # Deterministic SVG: fixed hash salt for generated ids, text kept as text (no glyph paths), no date.
 PLOT_RC = {"svg.hashsalt": "grader", "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
@@ -121,7 +121,8 @@ def wrap(value, width=100, indent=0, hang=2) -> str:
 @lru_cache(maxsize=None)
 def environment(fmt: str) -> Environment:
     """The Jinja2 environment for one output format; all share templates/ and the i18n extension."""
-    options = dict(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined,
+    # optimized=False: the optimizer would fold _("...") into the language of the first render
+    options = dict(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined, optimized=False,
                    extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     if fmt == "html":
         env = Environment(autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
@@ -132,7 +133,9 @@ def environment(fmt: str) -> Environment:
         env = Environment(autoescape=False, **options)
     else:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    env.install_null_translations(newstyle=True)  # a gettext catalogue can be installed here later
+    env.install_gettext_callables(gettext=lambda message: i18n._(message),
+                                  ngettext=lambda singular, plural, count: i18n.ngettext(singular, plural, count),
+                                  newstyle=True)  # whatever language is active when a page is rendered
     env.filters.update(md_code=markdown_code, md_block=markdown_block, wrap=wrap)
     return env
 
@@ -202,12 +205,12 @@ def check_view(check, previous=None) -> CheckView:
     status = "not_attempted" if check.not_attempted else check.status
     message = clean(check.message) if status != "passed" else ""
     same = bool(message) and previous is not None and message == previous.message_source
-    known = CATALOGUE[check.misconception].name if check.misconception in CATALOGUE and not hidden else ""
+    known = _(CATALOGUE[check.misconception].name) if check.misconception in CATALOGUE and not hidden else ""
     hint = clean(check.hint) if not hidden and status != "passed" else ""
     if hint and previous is not None and hint == previous.hint_source:
         hint = ""
     trace = clean(getattr(check, "trace", "")) if not hidden and status != "passed" else ""
-    return CheckView(clean(check.check_id), status, hidden, clean(check.description), "" if same else message, same,
+    return CheckView(clean(check.check_id), status, hidden, clean(_(check.description)), "" if same else message, same,
                      known, hint, trace, points(check.score), points(check.max_score))
 
 
@@ -228,7 +231,7 @@ class _Previous:
 def _exercise_meta(exercise_id):
     try:
         exercise = registry.exercise(exercise_id)
-        return exercise.filename, exercise.title
+        return exercise.filename, _(exercise.title)
     except KeyError:
         return f"{exercise_id}.py", exercise_id
 
@@ -277,7 +280,7 @@ def class_view(results, rows=None) -> dict:
                     key = "not_attempted" if c.not_attempted else c.status
                     statuses[key] = statuses.get(key, 0) + 1
             checks.append(dict(id=check.id, exercise=exercise.id, visibility=check.visibility,
-                               description=check.description, points=points(check.points), passed=passed,
+                               description=_(check.description), points=points(check.points), passed=passed,
                                total=len(outcomes), rate=percent(passed, len(outcomes)),
                                failures=sorted(statuses.items(), key=lambda item: (-item[1], item[0]))))
 
@@ -292,8 +295,8 @@ def class_view(results, rows=None) -> dict:
     for misconception_id, by_student in hits.items():
         known = CATALOGUE.get(misconception_id)
         misconceptions.append(dict(
-            id=misconception_id, name=known.name if known else misconception_id,
-            exercise=misconception_id.split(".", 1)[0], hint=known.hint if known else "", count=len(by_student),
+            id=misconception_id, name=_(known.name) if known else misconception_id,
+            exercise=misconception_id.split(".", 1)[0], hint=_(known.hint) if known else "", count=len(by_student),
             students=[dict(name=clean(student), href=report_href(student), checks=", ".join(ids))
                       for student, ids in sorted(by_student.items())]))
     misconceptions.sort(key=lambda item: (-item["count"], item["id"]))

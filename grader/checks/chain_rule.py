@@ -3,6 +3,7 @@ import math
 
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Map, Number, Seq
 
@@ -259,15 +260,15 @@ def _hidden_value_probes(refs, rng):
 
 
 CHECKS = (
-    Check("chain_rule.forward", "chain_rule", 2, "public", "forward gives c, d and e", "forward", _forward_probes),
-    Check("chain_rule.local_grads", "chain_rule", 3, "public", "local_grads gives the derivative along each edge",
+    Check("chain_rule.forward", "chain_rule", 2, "public", N_("forward gives c, d and e"), "forward", _forward_probes),
+    Check("chain_rule.local_grads", "chain_rule", 3, "public", N_("local_grads gives the derivative along each edge"),
           "local_grads", _local_probes),
-    Check("chain_rule.backward", "chain_rule", 3, "public", "backward gives (de/da, de/db) by the chain rule", "backward", _backward_probes),
-    Check("chain_rule.backward_hidden", "chain_rule", 2, "hidden", "backward at random points, against torch.autograd",
+    Check("chain_rule.backward", "chain_rule", 3, "public", N_("backward gives (de/da, de/db) by the chain rule"), "backward", _backward_probes),
+    Check("chain_rule.backward_hidden", "chain_rule", 2, "hidden", N_("backward at random points, against torch.autograd"),
           "backward", _hidden_backward_probes),
-    Check("chain_rule.value_ops", "chain_rule", 4, "public", "Value operations compute the right data", "Value", _value_ops_probes),
-    Check("chain_rule.value_backward", "chain_rule", 3, "public", "Value.backward gives every node's gradient, shared nodes included",
+    Check("chain_rule.value_ops", "chain_rule", 4, "public", N_("Value operations compute the right data"), "Value", _value_ops_probes),
+    Check("chain_rule.value_backward", "chain_rule", 3, "public", N_("Value.backward gives every node's gradient, shared nodes included"),
           "Value", _value_backward_probes),
-    Check("chain_rule.value_hidden", "chain_rule", 3, "hidden", "Value.backward on random graphs up to 200 nodes with shared inner nodes",
+    Check("chain_rule.value_hidden", "chain_rule", 3, "hidden", N_("Value.backward on random graphs up to 200 nodes with shared inner nodes"),
           "Value", _hidden_value_probes),
 )

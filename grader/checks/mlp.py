@@ -1,6 +1,7 @@
 """Checks for mlp.py: forward, loss, hand-written backward, training loop."""
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Seq, Tensor
 
@@ -160,13 +161,13 @@ def _shape_mistake(mismatch):
 SHAPE_HINTS = {"shape": _shape_mistake}
 
 CHECKS = (
-    Check("mlp.forward", "mlp", 4, "public", "mlp_forward on networks of one to three layers", "mlp_forward", _forward_probes),
-    Check("mlp.mse_loss", "mlp", 2, "public", "mse_loss is the mean of the squared errors", "mse_loss", _loss_probes),
-    Check("mlp.backward", "mlp", 6, "public", "mlp_backward gives the loss and the gradients of torch.autograd", "mlp_backward",
+    Check("mlp.forward", "mlp", 4, "public", N_("mlp_forward on networks of one to three layers"), "mlp_forward", _forward_probes),
+    Check("mlp.mse_loss", "mlp", 2, "public", N_("mse_loss is the mean of the squared errors"), "mse_loss", _loss_probes),
+    Check("mlp.backward", "mlp", 6, "public", N_("mlp_backward gives the loss and the gradients of torch.autograd"), "mlp_backward",
           _backward_probes, stage_hints=SHAPE_HINTS),
-    Check("mlp.train", "mlp", 4, "public", "train follows full-batch gradient descent, losses recorded before each update",
+    Check("mlp.train", "mlp", 4, "public", N_("train follows full-batch gradient descent, losses recorded before each update"),
           "train", _train_probes),
-    Check("mlp.backward_hidden", "mlp", 5, "hidden", "mlp_backward on random layer sizes and batches", "mlp_backward",
+    Check("mlp.backward_hidden", "mlp", 5, "hidden", N_("mlp_backward on random layer sizes and batches"), "mlp_backward",
           _hidden_backward_probes, stage_hints=SHAPE_HINTS),
-    Check("mlp.train_hidden", "mlp", 4, "hidden", "train on a random network", "train", _hidden_train_probes),
+    Check("mlp.train_hidden", "mlp", 4, "hidden", N_("train on a random network"), "train", _hidden_train_probes),
 )

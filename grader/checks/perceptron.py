@@ -4,6 +4,7 @@ import itertools
 import numpy as np
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Mismatch, Number, Seq, Tensor, _as_array, format_array
 
@@ -132,12 +133,12 @@ def _hidden_train_probes(refs, rng):
 
 
 CHECKS = (
-    Check("perceptron.single", "perceptron", 2, "public", "perceptron on one input gives a 0-d result", "perceptron", _single_probes),
-    Check("perceptron.batch", "perceptron", 2, "public", "perceptron on a batch of inputs gives one output per row", "perceptron", _batch_probes),
-    Check("perceptron.and_gate", "perceptron", 1, "public", "AND_PARAMS realise the AND truth table", "AND_PARAMS", _gate_probes("AND")),
-    Check("perceptron.or_gate", "perceptron", 1, "public", "OR_PARAMS realise the OR truth table", "OR_PARAMS", _gate_probes("OR")),
-    Check("perceptron.nand_gate", "perceptron", 1, "public", "NAND_PARAMS realise the NAND truth table", "NAND_PARAMS", _gate_probes("NAND")),
-    Check("perceptron.train", "perceptron", 3, "public", "train_perceptron follows the learning rule exactly", "train_perceptron", _train_probes),
-    Check("perceptron.hidden", "perceptron", 2, "hidden", "perceptron on random inputs and weights", "perceptron", _hidden_probes),
-    Check("perceptron.train_hidden", "perceptron", 3, "hidden", "train_perceptron on random binary data", "train_perceptron", _hidden_train_probes),
+    Check("perceptron.single", "perceptron", 2, "public", N_("perceptron on one input gives a 0-d result"), "perceptron", _single_probes),
+    Check("perceptron.batch", "perceptron", 2, "public", N_("perceptron on a batch of inputs gives one output per row"), "perceptron", _batch_probes),
+    Check("perceptron.and_gate", "perceptron", 1, "public", N_("AND_PARAMS realise the AND truth table"), "AND_PARAMS", _gate_probes("AND")),
+    Check("perceptron.or_gate", "perceptron", 1, "public", N_("OR_PARAMS realise the OR truth table"), "OR_PARAMS", _gate_probes("OR")),
+    Check("perceptron.nand_gate", "perceptron", 1, "public", N_("NAND_PARAMS realise the NAND truth table"), "NAND_PARAMS", _gate_probes("NAND")),
+    Check("perceptron.train", "perceptron", 3, "public", N_("train_perceptron follows the learning rule exactly"), "train_perceptron", _train_probes),
+    Check("perceptron.hidden", "perceptron", 2, "hidden", N_("perceptron on random inputs and weights"), "perceptron", _hidden_probes),
+    Check("perceptron.train_hidden", "perceptron", 3, "hidden", N_("train_perceptron on random binary data"), "train_perceptron", _hidden_train_probes),
 )

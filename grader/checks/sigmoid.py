@@ -2,6 +2,7 @@
 import numpy as np
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Tensor
 
@@ -87,11 +88,11 @@ def _hidden_probes(refs, rng):
 
 
 CHECKS = (
-    Check("sigmoid.values", "sigmoid", 3, "public", "sigmoid values on float64 tensors", "sigmoid", _values_probes),
-    Check("sigmoid.float32", "sigmoid", 1, "public", "sigmoid keeps a float32 input float32", "sigmoid", _float32_probes),
-    Check("sigmoid.extremes", "sigmoid", 3, "public", "sigmoid stays finite, in [0, 1] and warning-free up to |x| = 1e4",
+    Check("sigmoid.values", "sigmoid", 3, "public", N_("sigmoid values on float64 tensors"), "sigmoid", _values_probes),
+    Check("sigmoid.float32", "sigmoid", 1, "public", N_("sigmoid keeps a float32 input float32"), "sigmoid", _float32_probes),
+    Check("sigmoid.extremes", "sigmoid", 3, "public", N_("sigmoid stays finite, in [0, 1] and warning-free up to |x| = 1e4"),
           "sigmoid", _extreme_probes, stage_hints={"values": _overflow, "warnings": OVERFLOW_WARNING}),
-    Check("sigmoid.grad", "sigmoid", 3, "public", "sigmoid_grad matches torch.autograd", "sigmoid_grad", _grad_probes),
-    Check("sigmoid.neuron", "sigmoid", 2, "public", "neuron on one input and on a batch", "neuron", _neuron_probes),
-    Check("sigmoid.hidden", "sigmoid", 3, "hidden", "sigmoid, sigmoid_grad and neuron on random inputs", "sigmoid", _hidden_probes),
+    Check("sigmoid.grad", "sigmoid", 3, "public", N_("sigmoid_grad matches torch.autograd"), "sigmoid_grad", _grad_probes),
+    Check("sigmoid.neuron", "sigmoid", 2, "public", N_("neuron on one input and on a batch"), "neuron", _neuron_probes),
+    Check("sigmoid.hidden", "sigmoid", 3, "hidden", N_("sigmoid, sigmoid_grad and neuron on random inputs"), "sigmoid", _hidden_probes),
 )

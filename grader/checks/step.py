@@ -1,12 +1,13 @@
 """Checks for step.py: the step activation."""
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Tensor
 
 AT_ZERO = "step.true_at_zero"
 AS_FLOAT = "step.bool_or_int_dtype"
-KEEP_DTYPE = "Keep the input's floating dtype: a float32 tensor in gives a float32 tensor out."
+KEEP_DTYPE = N_("Keep the input's floating dtype: a float32 tensor in gives a float32 tensor out.")
 
 
 def _dtype_hint(mismatch):
@@ -53,11 +54,11 @@ def _hidden_probes(refs, rng):
 
 
 CHECKS = (
-    Check("step.scalar", "step", 2, "public", "step on Python numbers returns 1 or 0", "step", _scalar_probes),
-    Check("step.tensor", "step", 3, "public", "step on tensors keeps shape and floating dtype", "step",
+    Check("step.scalar", "step", 2, "public", N_("step on Python numbers returns 1 or 0"), "step", _scalar_probes),
+    Check("step.tensor", "step", 3, "public", N_("step on tensors keeps shape and floating dtype"), "step",
           _tensor_probes, stage_hints={"dtype": _dtype_hint}),
-    Check("step.integer_input", "step", 2, "public", "step on an integer tensor gives floating 1.0 and 0.0",
+    Check("step.integer_input", "step", 2, "public", N_("step on an integer tensor gives floating 1.0 and 0.0"),
           "step", _integer_probes, stage_hints={"dtype": _dtype_hint}),
-    Check("step.hidden", "step", 3, "hidden", "step on random tensors, with zeros and NaN, in float32 and float64",
+    Check("step.hidden", "step", 3, "hidden", N_("step on random tensors, with zeros and NaN, in float32 and float64"),
           "step", _hidden_probes, stage_hints={"dtype": _dtype_hint}),
 )

@@ -1,6 +1,7 @@
 """Checks for torch_mlp.py: the MLP module and its training loop."""
 import torch
 
+from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, encode_input
 from grader.compare import Mismatch, Number, Seq, Tensor, describe
 from grader.harness.codec import build_model
@@ -137,8 +138,8 @@ def _hidden_probes(refs, rng):
 
 
 CHECKS = (
-    Check("torch_mlp.structure", "torch_mlp", 3, "public", "MLP holds a ModuleList of Linear layers with the right shapes", "MLP", _structure_probes),
-    Check("torch_mlp.forward", "torch_mlp", 3, "public", "MLP.forward matches the network with the same weights", "MLP", _forward_probes),
-    Check("torch_mlp.fit", "torch_mlp", 5, "public", "fit's losses follow SGD on the mean squared error", "fit", _fit_probes),
-    Check("torch_mlp.hidden", "torch_mlp", 4, "hidden", "MLP.forward and fit on a random network", "MLP", _hidden_probes),
+    Check("torch_mlp.structure", "torch_mlp", 3, "public", N_("MLP holds a ModuleList of Linear layers with the right shapes"), "MLP", _structure_probes),
+    Check("torch_mlp.forward", "torch_mlp", 3, "public", N_("MLP.forward matches the network with the same weights"), "MLP", _forward_probes),
+    Check("torch_mlp.fit", "torch_mlp", 5, "public", N_("fit's losses follow SGD on the mean squared error"), "fit", _fit_probes),
+    Check("torch_mlp.hidden", "torch_mlp", 4, "hidden", N_("MLP.forward and fit on a random network"), "MLP", _hidden_probes),
 )
