@@ -19,6 +19,7 @@ from grader.config import Settings
 from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
 from grader.grading import grade_submission, problem_result
+from grader.i18n import N_
 from grader.intake import discover, stage
 from grader.runner import RunnerError, Zygote
 from grader.seeds import course_secret, hidden_seed
@@ -208,7 +209,7 @@ def _grade_with_retry(zygote, submission, seed, settings, hide):
     for attempt in range(2):
         try:
             return grade_submission(submission.folder, student=submission.student, visibilities=BOTH,
-                                    hidden_seed=seed, settings=settings, zygote=zygote, shown_as="the submission",
+                                    hidden_seed=seed, settings=settings, zygote=zygote, shown_as=N_("the submission"),
                                     hide=hide)
         except RunnerError:
             if attempt:

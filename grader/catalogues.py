@@ -72,7 +72,8 @@ def update(template: Catalog):
         catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)  # update shares message objects
         if lang == "en":
             for message in catalog:
-                if message.id and not message.string:
+                empty = not message.string or (isinstance(message.string, tuple) and not all(message.string))
+                if message.id and empty:
                     message.string = message.id
         catalog.obsolete.clear()
         path = catalog_path(lang)

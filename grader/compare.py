@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.harness.codec import decode_tensor_info, read_float
-from grader.i18n import N_
+from grader.i18n import N_, _, ngettext
 
 FLOATING = {"float16", "bfloat16", "float32", "float64"}
 STAGES = (N_("type"), N_("shape"), N_("dtype"), N_("values"))  # coarse to fine; named in hidden-check feedback
+RESULT = N_("the result")
 NUMBER_TYPES = {"int", "float", "bool"}
 
 
@@ -27,8 +28,9 @@ class ReceivedArray:
     requires_grad: bool = False
 
     def describe(self):
-        kind = "tensor" if self.source == "tensor" else "NumPy array"
-        return f"a {kind} of shape {tuple(self.values.shape)} and dtype {self.dtype}"
+        if self.source == "tensor":
+            return _("a tensor of shape {shape} and dtype {dtype}").format(shape=tuple(self.values.shape), dtype=self.dtype)
+        return _("a NumPy array of shape {shape} and dtype {dtype}").format(shape=tuple(self.values.shape), dtype=self.dtype)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class ReceivedNumber:
     type: str
 
     def describe(self):
-        return f"a Python {self.type}" if self.type in NUMBER_TYPES else f"a {self.type}"
+        return _("a Python {type}").format(type=self.type) if self.type in NUMBER_TYPES else _("a {type}").format(type=self.type)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class ReceivedObject:
     type: str
 
     def describe(self):
-        return f"an object of type {self.type}"
+        return _("an object of type {type}").format(type=self.type)
 
 
 class DecodeError(ValueError):
@@ -89,11 +91,11 @@ def describe(received):
     if received is None:
         return "None"
     if isinstance(received, list):
-        return f"a list of {len(received)} items"
+        return _("a list of {count} items").format(count=len(received))
     if isinstance(received, tuple):
-        return f"a tuple of {len(received)} items"
+        return _("a tuple of {count} items").format(count=len(received))
     if isinstance(received, dict):
-        return f"a dict with keys {sorted(received)[:8]}"
+        return _("a dict with keys {keys}").format(keys=sorted(received)[:8])
     return received.describe()
 
 
@@ -127,7 +129,7 @@ class Number:
 @dataclass(frozen=True)
 class Seq:
     items: tuple
-    name: str = "sequence"
+    name: str = N_("sequence")
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,10 @@ class Mismatch:
 
     stage: str  # "type", "shape", "dtype", "values"
     path: str
-    expected: str
+    expected: str  # these three are text for people, in the active language
     received: str
     detail: str = ""
+    facts: dict = field(default_factory=dict)  # the same, as data for code: shapes, dtype, NaN count, ...
 
 
 def _as_array(received):
@@ -168,7 +171,7 @@ def format_array(values, limit=8):
         return format_number(float(values))
     if values.size <= limit:
         return np.array2string(values, precision=6, separator=", ", suppress_small=False).replace("\n", "")
-    return f"an array of shape {tuple(values.shape)}"
+    return _("an array of shape {shape}").format(shape=tuple(values.shape))
 
 
 def format_number(value):
@@ -183,44 +186,54 @@ def _values_mismatch(path, expected, got, atol, rtol):
     close = np.isclose(got, expected, atol=atol, rtol=rtol, equal_nan=False)
     if close.all():
         return None
+    facts = {"nan": int(np.isnan(got).sum()), "summarised": expected.size > 8}
     if expected.ndim == 0:
-        return Mismatch("values", path, format_number(float(expected)), format_number(float(got)))
+        return Mismatch("values", path, format_number(float(expected)), format_number(float(got)), facts=facts)
     wrong = ~close
     error = np.abs(got - expected)
     error = np.where(np.isnan(error), np.inf, error)
-    parts = [f"{int(wrong.sum())} of {wrong.size} values differ"]
-    for label, count in (("NaN", int(np.isnan(got).sum())), ("infinite", int(np.isinf(got).sum()))):
-        if count:
-            parts.append(f"{count} {'is' if count == 1 else 'are'} {label}")
+    parts = [_("{wrong} of {count} values differ").format(wrong=int(wrong.sum()), count=wrong.size)]
+    if facts["nan"]:
+        parts.append(ngettext("{count} is NaN", "{count} are NaN", facts["nan"]).format(count=facts["nan"]))
+    infinite = int(np.isinf(got).sum())
+    if infinite:
+        parts.append(ngettext("{count} is infinite", "{count} are infinite", infinite).format(count=infinite))
     worst = np.unravel_index(int(np.argmax(error)), error.shape)
-    parts.append(f"largest absolute error {float(error[worst]):.3g} at index {_index(worst)}")
+    parts.append(_("largest absolute error {error} at index {index}").format(error=f"{float(error[worst]):.3g}",
+                                                                             index=_index(worst)))
     for index in np.argwhere(wrong)[:3]:
         index = tuple(index)
-        parts.append(f"at {_index(index)} expected {format_number(float(expected[index]))}, got {format_number(float(got[index]))}")
-    return Mismatch("values", path, format_array(expected), format_array(got), "; ".join(parts))
+        parts.append(_("at {index} expected {expected}, got {received}").format(
+            index=_index(index), expected=format_number(float(expected[index])), received=format_number(float(got[index]))))
+    return Mismatch("values", path, format_array(expected), format_array(got), "; ".join(parts), facts)
 
 
-def compare(expected, received, path="the result"):
+def compare(expected, received, path=None):
     """Return the first Mismatch between an expectation and a decoded result, or None."""
+    path = _(RESULT) if path is None else path
     if isinstance(expected, Number):
         if expected.python_only and not (isinstance(received, ReceivedNumber) and received.type in NUMBER_TYPES):
-            return Mismatch("type", path, "a Python number (int or float)", describe(received))
+            return Mismatch("type", path, _("a Python number (int or float)"), describe(received))
         got = _as_array(received)
         if got is None or got.size != 1:
-            return Mismatch("type", path, "a number", describe(received))
+            return Mismatch("type", path, _("a number"), describe(received))
         return _values_mismatch(path, np.float64(expected.value), np.float64(got.reshape(())), expected.atol, expected.rtol)
     if isinstance(expected, Tensor):
         want = np.asarray(expected.values, dtype=np.float64)
         got = _as_array(received)
         if got is None:
-            return Mismatch("type", path, f"a tensor of shape {tuple(want.shape)}", describe(received))
+            return Mismatch("type", path, _("a tensor of shape {shape}").format(shape=tuple(want.shape)), describe(received))
         if got.shape != want.shape:
-            return Mismatch("shape", path, f"shape {tuple(want.shape)}", f"shape {tuple(got.shape)}")
+            return Mismatch("shape", path, _("shape {shape}").format(shape=tuple(want.shape)),
+                            _("shape {shape}").format(shape=tuple(got.shape)),
+                            facts={"expected_shape": tuple(want.shape), "received_shape": tuple(got.shape)})
         if isinstance(received, ReceivedArray):
             if expected.dtype and received.dtype != expected.dtype:
-                return Mismatch("dtype", path, f"dtype {expected.dtype}", f"dtype {received.dtype}")
+                return Mismatch("dtype", path, _("dtype {dtype}").format(dtype=expected.dtype),
+                                _("dtype {dtype}").format(dtype=received.dtype), facts={"received_dtype": received.dtype})
             if expected.floating and received.dtype not in FLOATING:
-                return Mismatch("dtype", path, "a floating dtype", f"dtype {received.dtype}")
+                return Mismatch("dtype", path, _("a floating dtype"), _("dtype {dtype}").format(dtype=received.dtype),
+                                facts={"received_dtype": received.dtype})
         return _values_mismatch(path, want, got, expected.atol, expected.rtol)
     if isinstance(expected, Seq):
         if expected.items and all(isinstance(item, Number) and not item.python_only for item in expected.items):
@@ -235,9 +248,11 @@ def compare(expected, received, path="the result"):
                 index = int(np.argmin(close))
                 return compare(expected.items[index], ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
         if not isinstance(received, (list, tuple)):
-            return Mismatch("type", path, f"a {expected.name} of {len(expected.items)} items", describe(received))
+            return Mismatch("type", path, _("a {kind} of {count} items").format(kind=_(expected.name), count=len(expected.items)),
+                            describe(received))
         if len(received) != len(expected.items):
-            return Mismatch("shape", path, f"{len(expected.items)} items", f"{len(received)} items")
+            return Mismatch("shape", path, _("{count} items").format(count=len(expected.items)),
+                            _("{count} items").format(count=len(received)))
         for index, (item, got) in enumerate(zip(expected.items, received)):
             mismatch = compare(item, got, f"{path}[{index}]")
             if mismatch:
@@ -245,10 +260,11 @@ def compare(expected, received, path="the result"):
         return None
     if isinstance(expected, Map):
         if not isinstance(received, dict):
-            return Mismatch("type", path, f"a dict with keys {sorted(expected.items)}", describe(received))
+            return Mismatch("type", path, _("a dict with keys {keys}").format(keys=sorted(expected.items)), describe(received))
         for key, item in expected.items.items():
             if key not in received:
-                return Mismatch("type", path, f"a dict with key {key!r}", f"a dict with keys {sorted(received)[:8]}")
+                return Mismatch("type", path, _("a dict with key {key}").format(key=repr(key)),
+                                _("a dict with keys {keys}").format(keys=sorted(received)[:8]))
             mismatch = compare(item, received[key], f"{path}[{key!r}]")
             if mismatch:
                 return mismatch

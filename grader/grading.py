@@ -10,6 +10,7 @@ from pathlib import Path
 from grader import registry
 from grader.checks.base import seed_for
 from grader.config import Settings
+from grader.i18n import _
 from grader.judge import judge_check
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 from grader.runner import Zygote, run_exercises
@@ -82,7 +83,8 @@ def _static_note(exercise, path):
     mentions = banned_mentions(path, set(exercise.named_bans))
     if not mentions:
         return ""
-    return " (see " + ", ".join(f"line {line}: {text}" for line, text in mentions) + ")"
+    return " " + _("(see {places})").format(
+        places=", ".join(_("line {line}: {code}").format(line=line, code=text) for line, text in mentions))
 
 
 def grade_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.config import EXERCISE_IDS
+from grader.i18n import _
 
 MAX_ENTRIES = 200
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -66,10 +67,11 @@ def _zip_members(path: Path):
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise IntakeError(f"{path.name} is not a readable zip file ({exc})") from None
+        raise IntakeError(_("{file} is not a readable zip file ({problem})").format(file=path.name, problem=exc)) from None
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
-        raise IntakeError(f"{path.name} holds {len(infos)} entries; at most {MAX_ENTRIES} are accepted")
+        raise IntakeError(_("{file} holds {count} entries; at most {limit} are accepted").format(
+            file=path.name, count=len(infos), limit=MAX_ENTRIES))
     total = 0
     members = []
     for info in infos:
@@ -77,16 +79,18 @@ def _zip_members(path: Path):
             continue
         relative = _safe_name(info.filename)
         if relative is None:
-            raise IntakeError(f"{path.name} has an entry with an unsafe path: {info.filename!r}")
+            raise IntakeError(_("{file} has an entry with an unsafe path: {entry}").format(file=path.name, entry=repr(info.filename)))
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise IntakeError(f"{path.name} has a symbolic link ({info.filename}); links are not accepted")
+            raise IntakeError(_("{file} has a symbolic link ({entry}); links are not accepted").format(
+                file=path.name, entry=info.filename))
         total += info.file_size
         if info.file_size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
-            raise IntakeError(f"{path.name} unpacks to more than the {MAX_TOTAL_BYTES // 2**20} MiB allowed "
-                              f"(entry {info.filename}: {info.file_size} bytes)")
+            raise IntakeError(_("{file} unpacks to more than the {limit} MiB allowed (entry {entry}: {size} bytes)").format(
+                file=path.name, limit=MAX_TOTAL_BYTES // 2**20, entry=info.filename, size=info.file_size))
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1_000_000:
-            raise IntakeError(f"{path.name} looks like a zip bomb ({info.filename} expands {info.file_size // info.compress_size}x)")
+            raise IntakeError(_("{file} looks like a zip bomb ({entry} expands {ratio}x)").format(
+                file=path.name, entry=info.filename, ratio=info.file_size // info.compress_size))
         members.append((relative, info))
     return archive, members
 
@@ -122,7 +126,7 @@ def _stage_zip(path: Path, target: Path):
                 while chunk := source.read(65536):
                     copied += len(chunk)
                     if copied > MAX_FILE_BYTES:
-                        raise IntakeError(f"{path.name}: {info.filename} is larger than it claims")
+                        raise IntakeError(_("{file}: {entry} is larger than it claims").format(file=path.name, entry=info.filename))
                     sink.write(chunk)
 
 
@@ -158,7 +162,7 @@ def _digest(folder: Path):
 def stage(student: str, source: Path, staging_root: Path) -> Submission:
     """Copy one submission's files into staging_root/<student>; never raises for bad input."""
     if not STUDENT_ID.match(student):
-        return Submission(student, source, problem=f"{source.name}: the name is not a usable student id")
+        return Submission(student, source, problem=_("{file}: the name is not a usable student id").format(file=source.name))
     target = Path(staging_root) / student
     if target.exists():
         shutil.rmtree(target)
@@ -173,7 +177,8 @@ def stage(student: str, source: Path, staging_root: Path) -> Submission:
         return Submission(student, source, problem=str(exc))
     except OSError as exc:
         shutil.rmtree(target, ignore_errors=True)
-        return Submission(student, source, problem=f"{source.name} could not be read: {exc.strerror or exc}")
+        return Submission(student, source, problem=_("{file} could not be read: {problem}").format(
+            file=source.name, problem=exc.strerror or exc))
     target.chmod(0o755)
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)

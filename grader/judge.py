@@ -145,7 +145,7 @@ def _judge_probe(check, probe, outcome, public, file):
     if not hint:
         hint, known = _hint(check.stage_hints.get(mismatch.stage, ""), mismatch)
     if public:
-        if mismatch.expected.startswith("an array of shape") and mismatch.detail:
+        if mismatch.facts.get("summarised") and mismatch.detail:
             text = _("{call}: {path} is wrong: {detail}").format(call=probe.shows, path=mismatch.path, detail=mismatch.detail)
         else:
             text = _("{call}: {path} should be {expected}, got {received}").format(

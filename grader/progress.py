@@ -3,11 +3,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from grader.i18n import _
+
 
 class BatchProgress:
     def __init__(self, out):
         self.console = Console(file=out, highlight=False, soft_wrap=True)  # never break a path
-        self.progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+        self.progress = Progress(TextColumn(_("grading")), BarColumn(), MofNCompleteColumn(), TextColumn(_("ETA")),
                                  TimeRemainingColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}"),
                                  console=self.console, transient=True)
         self.task = None
@@ -24,32 +26,34 @@ class BatchProgress:
         if event == "start":
             self.task = self.progress.add_task("grading", total=info["total"], last="")
             if info.get("skipped"):
-                self.console.print(f"{info['skipped']} unchanged submission(s) already graded: skipped (use --force to regrade)")
+                self.console.print(_("{count} unchanged submission(s) already graded: skipped (use --force to regrade)").format(
+                    count=info["skipped"]))
         elif event == "isolation":
             missing = {layer: state for layer, state in info["layers"].items() if state != "on"}
             if missing:
-                self.console.print("isolation: running without " + "; ".join(f"{layer} ({state})" for layer, state in missing.items()))
+                self.console.print(_("isolation: running without {layers}").format(
+                    layers="; ".join(f"{layer} ({state})" for layer, state in missing.items())))
             else:
-                self.console.print("isolation: every layer is on (" + ", ".join(info["layers"]) + ")")
+                self.console.print(_("isolation: every layer is on ({layers})").format(layers=", ".join(info["layers"])))
         elif event == "graded" and self.task is not None:
             item = info["item"]
             self.progress.update(self.task, advance=1, last=f"{item.student}: {item.score:g}/{item.max_score:g}")
 
     def print_summary(self, summary):
         table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_row("graded now", str(len(summary.done)))
-        table.add_row("skipped (unchanged)", str(len(summary.skipped)))
-        table.add_row("unreadable submissions", str(len(summary.failed)))
-        table.add_row("class mean", f"{summary.mean:.1f}" if summary.graded else "-")
+        table.add_row(_("graded now"), str(len(summary.done)))
+        table.add_row(_("skipped (unchanged)"), str(len(summary.skipped)))
+        table.add_row(_("unreadable submissions"), str(len(summary.failed)))
+        table.add_row(_("class mean"), f"{summary.mean:.1f}" if summary.graded else "-")
         slowest = summary.slowest
-        table.add_row("slowest", f"{slowest.student} ({slowest.seconds:.2f} s)" if slowest else "-")
+        table.add_row(_("slowest"), f"{slowest.student} ({slowest.seconds:.2f} s)" if slowest else "-")
         self.console.print(table)
         for item in summary.failed:
             self.console.print(f"  {item.student}: {item.problem}")
         for student in summary.unknown_students:
-            self.console.print(f"  --student {student}: no such submission")
-        self.console.print(f"results:   {summary.out_dir / 'results'}")
-        self.console.print(f"grades:    {summary.out_dir / 'grades.csv'}")
-        self.console.print(f"gradebook: {summary.gradebook_url}")
+            self.console.print("  " + _("--student {student}: no such submission").format(student=student))
+        self.console.print(_("results:   {path}").format(path=summary.out_dir / "results"))
+        self.console.print(_("grades:    {path}").format(path=summary.out_dir / "grades.csv"))
+        self.console.print(_("gradebook: {url}").format(url=summary.gradebook_url))
         if summary.reports_index:
-            self.console.print(f"class summary: {summary.reports_index}")
+            self.console.print(_("class summary: {path}").format(path=summary.reports_index))

@@ -5,6 +5,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.i18n import _
 from grader.registry import EXERCISE_IDS
 
 
@@ -41,17 +42,17 @@ def _compile_problem(path: Path):
         with tokenize.open(path) as handle:  # Python's rules: UTF-8 unless a coding line says otherwise
             source = handle.read()
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return f"{path.name} could not be read as Python source: {exc}"
+        return _("{file} could not be read as Python source: {problem}").format(file=path.name, problem=exc)
     except OSError as exc:
-        return f"{path.name} could not be read: {exc.strerror}"
+        return _("{file} could not be read: {problem}").format(file=path.name, problem=exc.strerror)
     try:
         compile(source, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}" if exc.lineno else "somewhere"
+        where = _("line {line}").format(line=exc.lineno) if exc.lineno else _("somewhere")
         text = f": {exc.text.strip()}" if exc.text and exc.text.strip() else ""
-        return f"{path.name} does not compile ({where}{text}): {exc.msg}"
+        return _("{file} does not compile ({where}): {problem}").format(file=path.name, where=where + text, problem=exc.msg)
     except ValueError as exc:
-        return f"{path.name} does not compile: {exc}"
+        return _("{file} does not compile: {problem}").format(file=path.name, problem=exc)
     return ""
 
 
@@ -61,7 +62,7 @@ def locate(directory: Path, exercises=EXERCISE_IDS, shown_as=None):
     shown_as names the folder in messages (e.g. "the submission" for a staged copy).
     """
     directory = Path(directory)
-    shown_as = shown_as or str(directory)
+    shown_as = _(shown_as) if shown_as else str(directory)
     found = {}
     for exercise in exercises:
         filename = f"{exercise}.py"
@@ -69,9 +70,10 @@ def locate(directory: Path, exercises=EXERCISE_IDS, shown_as=None):
                      if (folder / filename).is_file()), None)
         if path is None:
             near = _near_miss(directory, filename)
-            message = f"{filename} was not found in {shown_as}"
+            message = _("{file} was not found in {folder}").format(file=filename, folder=shown_as)
             if near is not None:
-                message += f" (there is {near.relative_to(directory)}: the file must be named exactly {filename})"
+                message += " " + _("(there is {near}: the file must be named exactly {file})").format(
+                    near=near.relative_to(directory), file=filename)
             found[exercise] = ExerciseFile(exercise, None, message, "missing")
             continue
         problem = _compile_problem(path)

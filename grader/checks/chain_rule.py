@@ -148,9 +148,9 @@ def _graph_probe(program, with_backward=True, variants=None):
     if variants is None:
         variants = _value_variants(program) if with_backward else ()
     data, grads = evaluate_graph(program, with_backward)
-    expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name="list of node values")}
+    expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name=N_("list of node values"))}
     if with_backward:
-        expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name="list of node gradients")
+        expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name=N_("list of node gradients"))
     return Probe({"kind": "graph", "name": "Value", "program": program, "backward": with_backward},
                  _program_text(program, with_backward), Map(expected), variants=variants)
 
@@ -188,7 +188,7 @@ def _autograd_backward(a, b):
 def _backward_probe(a, b):
     da, db = _autograd_backward(a, b)
     one_path = [Variant(Seq((Number(da), Number(value))), MISSING_PATH) for value in (b + 1, a + b)]
-    return Probe(call("backward", a, b), shows("backward", a, b), Seq((Number(da), Number(db)), name="pair"),
+    return Probe(call("backward", a, b), shows("backward", a, b), Seq((Number(da), Number(db)), name=N_("pair")),
                  variants=tuple(one_path))
 
 

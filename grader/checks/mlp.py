@@ -47,9 +47,9 @@ def _hand_grads_without_sigmoid_derivative(x, y, params):
 
 
 def _grads_expectation(loss, grads, atol=1e-7):
-    pairs = tuple(Seq((Tensor(dW.numpy(), atol=atol, rtol=1e-5), Tensor(db.numpy(), atol=atol, rtol=1e-5)), name="pair (dW, db)")
+    pairs = tuple(Seq((Tensor(dW.numpy(), atol=atol, rtol=1e-5), Tensor(db.numpy(), atol=atol, rtol=1e-5)), name=N_("pair (dW, db)"))
                   for dW, db in grads)
-    return Seq((Number(loss, atol=1e-9), Seq(pairs, name="list of (dW, db) pairs")), name="pair (loss, grads)")
+    return Seq((Number(loss, atol=1e-9), Seq(pairs, name=N_("list of (dW, db) pairs"))), name=N_("pair (loss, grads)"))
 
 
 def _backward_probe(x, y, params):
@@ -74,9 +74,9 @@ def _gradient_descent(x, y, params, lr, epochs, record_after=False):
 
 
 def _train_expectation(params, losses):
-    return Seq((Seq(tuple(Seq((Tensor(W.numpy(), atol=1e-7), Tensor(b.numpy(), atol=1e-7))) for W, b in params), name="list of (W, b) pairs"),
-                Seq(tuple(Number(loss, atol=1e-8, rtol=1e-6) for loss in losses), name="list of losses")),
-               name="pair (params, losses)")
+    return Seq((Seq(tuple(Seq((Tensor(W.numpy(), atol=1e-7), Tensor(b.numpy(), atol=1e-7))) for W, b in params), name=N_("list of (W, b) pairs")),
+                Seq(tuple(Number(loss, atol=1e-8, rtol=1e-6) for loss in losses), name=N_("list of losses"))),
+               name=N_("pair (params, losses)"))
 
 
 def _train_probe(x, y, params, lr, epochs):
@@ -153,9 +153,8 @@ def _shape_mistake(mismatch):
         return ""
     if mismatch.path.endswith("[1]"):
         return "mlp.db_not_summed"
-    expected = mismatch.expected.removeprefix("shape ").strip("(),").split(", ")
-    received = mismatch.received.removeprefix("shape ").strip("(),").split(", ")
-    return "mlp.dw_transposed" if received == expected[::-1] else ""
+    expected, received = mismatch.facts.get("expected_shape"), mismatch.facts.get("received_shape")
+    return "mlp.dw_transposed" if expected and received == expected[::-1] else ""
 
 
 SHAPE_HINTS = {"shape": _shape_mistake}

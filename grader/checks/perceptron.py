@@ -107,7 +107,7 @@ def _train_probe(refs, X, y, lr, epochs):
         return Variant(misconception=f"perceptron.{mistake}", make=expectation)
 
     return Probe(call("train_perceptron", X, y, lr=lr, epochs=epochs), shows("train_perceptron", X, y, lr=lr, epochs=epochs),
-                 Seq((Tensor(w.numpy(), atol=1e-9), Number(float(b), atol=1e-9)), name="pair (w, b)"),
+                 Seq((Tensor(w.numpy(), atol=1e-9), Number(float(b), atol=1e-9)), name=N_("pair (w, b)")),
                  variants=tuple(mistaken(mistake) for mistake in ("b_without_lr", "not_from_zeros", "batch_update")))
 
 

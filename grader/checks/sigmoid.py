@@ -15,7 +15,7 @@ NO_BIAS = "sigmoid.neuron_without_bias"
 
 def _overflow(mismatch):
     """NaN where the exact answer is 1 or 0 comes from inf / inf: an overflowing exponential."""
-    return OVERFLOW if "NaN" in mismatch.detail else ""
+    return OVERFLOW if mismatch.facts.get("nan") else ""
 
 
 def _autograd_grad(x):

@@ -12,7 +12,8 @@ KEEP_DTYPE = N_("Keep the input's floating dtype: a float32 tensor in gives a fl
 
 def _dtype_hint(mismatch):
     """bool or integer results come from an unconverted comparison; other dtypes from a conversion."""
-    return AS_FLOAT if any(kind in mismatch.received for kind in ("bool", "int", "uint")) else KEEP_DTYPE
+    received = mismatch.facts.get("received_dtype", "")
+    return AS_FLOAT if received == "bool" or received.startswith(("int", "uint")) else KEEP_DTYPE
 
 
 def _scalar_probes(refs, rng):

@@ -111,7 +111,7 @@ def sgd_losses(layers, x, y, lr, epochs, *, zero_grad=True, record_after=False):
 
 
 def _losses(values):
-    return Seq(tuple(Number(value, atol=1e-8, rtol=1e-6) for value in values), name="list of losses")
+    return Seq(tuple(Number(value, atol=1e-8, rtol=1e-6) for value in values), name=N_("list of losses"))
 
 
 def _fit_probe(refs, rng, sizes, m, lr, epochs):
