@@ -19,7 +19,7 @@ from grader.config import Settings
 from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
 from grader.grading import grade_submission, problem_result
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.intake import discover, stage
 from grader.runner import RunnerError, Zygote
 from grader.seeds import course_secret, hidden_seed
@@ -73,18 +73,18 @@ class BatchSummary:
 
 def _check_dirs(submissions_dir: Path, out_dir: Path):
     if not submissions_dir.is_dir():
-        raise BatchError(f"{submissions_dir} is not a folder of submissions")
+        raise BatchError(_("{folder} is not a folder of submissions").format(folder=submissions_dir))
     try:
         list(submissions_dir.iterdir())
     except OSError as exc:
-        raise BatchError(f"{submissions_dir} cannot be read: {exc.strerror}") from None
+        raise BatchError(_("{folder} cannot be read: {problem}").format(folder=submissions_dir, problem=exc.strerror)) from None
     try:
         (out_dir / "results").mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise BatchError(f"{out_dir} cannot be written: {exc.strerror}") from None
+        raise BatchError(_("{folder} cannot be written: {problem}").format(folder=out_dir, problem=exc.strerror)) from None
 
 
 def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=False, settings=Settings(),
@@ -123,10 +123,11 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         notify("start", total=len(todo), skipped=len(summary.skipped))
         hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
         judges, jobs, finished = _start_judges(max(1, min(workers, len(todo))) if todo else 0, todo, settings, hide)
-        for _ in range(len(todo)):
+        for _position in range(len(todo)):
             submission, digest, seed, result, seconds, isolation = finished.get()
             if isinstance(result, str):
-                raise BatchError(f"grading {submission.student} failed inside the grader: {result}")
+                raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
+                    student=submission.student, problem=result))
             gradebook.record(run_id=run_id, result=result, submission_hash=digest, grader_version=__version__,
                              seed=seed, seconds=seconds, problem=submission.problem)
             write_result(out_dir, result)
@@ -175,7 +176,7 @@ def _start_judges(count, todo, settings, hide):
     jobs, finished = context.Queue(), context.Queue()
     for item in todo:
         jobs.put(item)
-    for _ in range(count):
+    for _judge in range(count):
         jobs.put(None)
     judges = [context.Process(target=_judge, args=(slot, jobs, finished, settings, hide), daemon=True)
               for slot in range(count)]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.config import EXERCISE_IDS, EXERCISES_DIR, ConfigError, load_settings
+from grader.i18n import _
 
 
 def _parser():
@@ -72,8 +73,8 @@ def run_grade(args, out=sys.stdout):
     settings = load_settings(timeout=args.timeout, file_values=file_values, file_name=file_name)
     workers = workers_from(*pick("workers", cli=args.workers, file_values=file_values, file_name=file_name,
                                  default=os.cpu_count() or 1))
-    secret, _ = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
-    gradebook, _ = pick("gradebook", cli=args.gradebook, file_values=file_values, file_name=file_name)
+    secret, _where = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
+    gradebook, _where = pick("gradebook", cli=args.gradebook, file_values=file_values, file_name=file_name)
     with BatchProgress(out) as progress:
         try:
             summary = grade_class(submissions_dir=args.submissions, out_dir=args.out, workers=workers,
@@ -81,7 +82,7 @@ def run_grade(args, out=sys.stdout):
                                   gradebook_url=gradebook, on_progress=progress.update,
                                   command=" ".join(["grade", *sys.argv[2:]]))
         except BatchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
     progress.print_summary(summary)
     return 0
@@ -93,12 +94,12 @@ def run_report(args, out=sys.stdout):
     from grader.reports import render_all
 
     file_values = read_course_config(args.config) if args.config else {}
-    gradebook, _ = pick("gradebook", cli=args.gradebook, file_values=file_values,
+    gradebook, _where = pick("gradebook", cli=args.gradebook, file_values=file_values,
                         file_name=str(args.config) if args.config else "the course config")
     try:
         written = render_all(out_dir=args.out, gradebook_url=gradebook)
     except (FileNotFoundError, LookupError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     print(f"{len(written) // 3} student report(s) in {written[-1].parent}", file=out)
     print(f"class summary: {written[-1]}", file=out)
@@ -118,25 +119,25 @@ def main(argv=None):
         try:
             return run_grade(args)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
     if args.command == "report":
         try:
             return run_report(args)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
     if args.command == "check":
         unknown = [name for name in args.exercises if name not in EXERCISE_IDS]
         if unknown:
-            parser.error(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISE_IDS)}")
+            parser.error(_("unknown exercise {name}; choose from {names}").format(name=repr(unknown[0]), names=", ".join(EXERCISE_IDS)))
         directory = args.dir if args.dir is not None else (Path("exercises") if Path("exercises").is_dir() else EXERCISES_DIR)
         if not directory.is_dir():
-            print(f"error: {directory} is not a folder", file=sys.stderr)
+            print(_("error: {problem}").format(problem=_("{folder} is not a folder").format(folder=directory)), file=sys.stderr)
             return 2
         try:
             return run_check(exercises=args.exercises, directory=directory, timeout=args.timeout)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
     return 2

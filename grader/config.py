@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.i18n import _
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 SOLUTIONS_DIR = PROJECT_DIR / "solutions"
@@ -56,9 +58,9 @@ def _timeout_from(value, source):
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"{source}: timeout must be a number of seconds, got {value!r}") from None
+        raise ConfigError(_("{source}: timeout must be a number of seconds, got {value}").format(source=source, value=repr(value))) from None
     if not 0 < seconds <= 3600:
-        raise ConfigError(f"{source}: timeout must be between 0 and 3600 seconds, got {value!r}")
+        raise ConfigError(_("{source}: timeout must be between 0 and 3600 seconds, got {value}").format(source=source, value=repr(value)))
     return seconds
 
 
@@ -72,13 +74,13 @@ def read_course_config(path):
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(_("{file}: cannot be read ({problem})").format(file=path, problem=exc.strerror)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(_("{file}: not valid TOML ({problem})").format(file=path, problem=exc)) from None
     table = data.get("grader", {})
     unknown = set(table) - {"secret", "timeout", "workers", "gradebook"}
     if not isinstance(table, dict) or unknown:
-        raise ConfigError(f"{path}: unknown setting(s) in [grader]: {', '.join(sorted(unknown))}")
+        raise ConfigError(_("{file}: unknown setting(s) in [grader]: {names}").format(file=path, names=", ".join(sorted(unknown))))
     return table
 
 
@@ -102,9 +104,9 @@ def workers_from(value, source):
     try:
         workers = int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: workers must be a whole number, got {value!r}") from None
+        raise ConfigError(_("{source}: workers must be a whole number, got {value}").format(source=source, value=repr(value))) from None
     if not 1 <= workers <= 256:
-        raise ConfigError(f"{source}: workers must be between 1 and 256, got {workers}")
+        raise ConfigError(_("{source}: workers must be between 1 and 256, got {value}").format(source=source, value=workers))
     return workers
 
 

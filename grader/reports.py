@@ -464,7 +464,8 @@ def render_all(*, out_dir, gradebook_url=None, students=None) -> list:
     if gradebook_url is None:
         database = out_dir / "gradebook.sqlite"
         if not database.is_file():
-            raise FileNotFoundError(f"no gradebook at {database} (grade the class first, or pass --gradebook URL)")
+            raise FileNotFoundError(_("no gradebook at {path} (grade the class first, or pass --gradebook URL)").format(
+                path=database))
         gradebook_url = f"sqlite:///{database.resolve()}"
     gradebook = Gradebook(gradebook_url)
     try:

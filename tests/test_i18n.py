@@ -87,3 +87,13 @@ def test_reports_follow_the_active_language(tmp_path):
     zh = translations("zh").gettext
     assert zh("step on Python numbers returns 1 or 0") in html
     assert zh("step fires at z == 0") in html
+
+
+@pytest.mark.parametrize("args", [["grade", "/nonexistent-class", "--out", "OUT"], ["report", "/nonexistent-out"],
+                                  ["check", "step", "--timeout", "soon"]], ids=["grade", "report", "check"])
+def test_errors_of_the_commands_are_translated_too(args, tmp_path):
+    args = [str(tmp_path / "out") if arg == "OUT" else arg for arg in args]
+    done = subprocess.run([sys.executable, "-m", "grader", *args, "--lang", "zh"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(translations("zh").gettext("error: {problem}").split("{")[0])
