@@ -7,6 +7,7 @@ as soon as it is done, so a killed batch resumes where it stopped.
 """
 import ctypes
 import multiprocessing
+import queue
 import shutil
 import tempfile
 import signal
@@ -124,7 +125,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
         judges, jobs, finished = _start_judges(max(1, min(workers, len(todo))) if todo else 0, todo, settings, hide)
         for _position in range(len(todo)):
-            submission, digest, seed, result, seconds, isolation = finished.get()
+            submission, digest, seed, result, seconds, isolation = _next_result(finished, judges)
             if isinstance(result, str):
                 raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
                     student=submission.student, problem=result))
@@ -159,6 +160,18 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     return summary
 
 
+def _next_result(finished, judges):
+    """The next graded submission; a judge that died without reporting stops the batch with a message."""
+    while True:
+        try:
+            return finished.get(timeout=1.0)
+        except queue.Empty:
+            if not any(judge.is_alive() for judge in judges) and finished.empty():
+                codes = ", ".join(str(judge.exitcode) for judge in judges)
+                raise BatchError(_("the grading workers stopped unexpectedly (exit codes {codes}); rerun to resume").format(
+                    codes=codes)) from None
+
+
 def _start_judges(count, todo, settings, hide):
     """Fork `count` judge processes, each with its own zygote, and hand them the work.
 
@@ -176,8 +189,8 @@ def _start_judges(count, todo, settings, hide):
     jobs, finished = context.Queue(), context.Queue()
     for item in todo:
         jobs.put(item)
-    for _judge in range(count):
-        jobs.put(None)
+    for _slot in range(count):
+        jobs.put(None)  # one stop sign per judge
     judges = [context.Process(target=_judge, args=(slot, jobs, finished, settings, hide), daemon=True)
               for slot in range(count)]
     for judge in judges:
