@@ -102,7 +102,7 @@ def run_report(args, out=sys.stdout):
         print(_("error: {problem}").format(problem=exc), file=sys.stderr)
         return 2
     print(f"{len(written) // 3} student report(s) in {written[-1].parent}", file=out)
-    print(f"class summary: {written[-1]}", file=out)
+    print(_("class summary: {path}").format(path=written[-1]), file=out)
     return 0
 
 
@@ -115,29 +115,25 @@ def main(argv=None):
         set_language(choose_language(args.lang))
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        return _run(parser, args)
+    except ConfigError as exc:
+        print(_("error: {problem}").format(problem=exc), file=sys.stderr)
+        return 2
+
+
+def _run(parser, args):
+    """Dispatch to the command; configuration errors are reported once, by main."""
     if args.command == "grade":
-        try:
-            return run_grade(args)
-        except ConfigError as exc:
-            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
-            return 2
+        return run_grade(args)
     if args.command == "report":
-        try:
-            return run_report(args)
-        except ConfigError as exc:
-            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
-            return 2
-    if args.command == "check":
-        unknown = [name for name in args.exercises if name not in EXERCISE_IDS]
-        if unknown:
-            parser.error(_("unknown exercise {name}; choose from {names}").format(name=repr(unknown[0]), names=", ".join(EXERCISE_IDS)))
-        directory = args.dir if args.dir is not None else (Path("exercises") if Path("exercises").is_dir() else EXERCISES_DIR)
-        if not directory.is_dir():
-            print(_("error: {problem}").format(problem=_("{folder} is not a folder").format(folder=directory)), file=sys.stderr)
-            return 2
-        try:
-            return run_check(exercises=args.exercises, directory=directory, timeout=args.timeout)
-        except ConfigError as exc:
-            print(_("error: {problem}").format(problem=exc), file=sys.stderr)
-            return 2
+        return run_report(args)
+    unknown = [name for name in args.exercises if name not in EXERCISE_IDS]
+    if unknown:
+        parser.error(_("unknown exercise {name}; choose from {names}").format(name=repr(unknown[0]), names=", ".join(EXERCISE_IDS)))
+    directory = args.dir if args.dir is not None else (Path("exercises") if Path("exercises").is_dir() else EXERCISES_DIR)
+    if not directory.is_dir():
+        print(_("error: {problem}").format(problem=_("{folder} is not a folder").format(folder=directory)), file=sys.stderr)
+        return 2
+    return run_check(exercises=args.exercises, directory=directory, timeout=args.timeout)
     return 2
