@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import __version__
@@ -129,6 +129,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
             if isinstance(result, str):
                 raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
                     student=submission.student, problem=result))
+            if submission.meta:
+                result = replace(result, submission=dict(submission.meta))
             gradebook.record(run_id=run_id, result=result, submission_hash=digest, grader_version=__version__,
                              seed=seed, seconds=seconds, problem=submission.problem)
             write_result(out_dir, result)

@@ -41,6 +41,10 @@ def _parser():
     report.add_argument("out", type=Path, metavar="OUT", help="the --out folder of `grade`")
     report.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
     report.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
+
+    from grader.commands import register_all
+
+    register_all(commands)
     return parser
 
 
@@ -124,6 +128,8 @@ def main(argv=None):
 
 def _run(parser, args):
     """Dispatch to the command; configuration errors are reported once, by main."""
+    if getattr(args, "handler", None) is not None:
+        return args.handler(args)
     if args.command == "grade":
         return run_grade(args)
     if args.command == "report":
@@ -136,4 +142,3 @@ def _run(parser, args):
         print(_("error: {problem}").format(problem=_("{folder} is not a folder").format(folder=directory)), file=sys.stderr)
         return 2
     return run_check(exercises=args.exercises, directory=directory, timeout=args.timeout)
-    return 2

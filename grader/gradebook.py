@@ -7,10 +7,11 @@ all. A grading is keyed by (student, submission hash, grader version, seed):
 recording the same key again replaces the old row, so each submission is
 graded exactly once however often the batch is rerun.
 """
+import json
 from datetime import datetime, timezone
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, delete, event, func, insert, select, update)
+                        create_engine, delete, event, func, insert, inspect, select, text, update)
 
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
@@ -38,6 +39,7 @@ gradings = Table(
     Column("max_score", Float, nullable=False),
     Column("problem", Text, nullable=False, default=""),
     Column("seconds", Float, nullable=False),
+    Column("meta", Text, nullable=False, default="{}"),  # JSON: where the submission came from (LMS, late flag)
     Column("graded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("student", "submission_hash", "grader_version", "seed", name="one_grading_per_submission"),
 )
@@ -81,6 +83,14 @@ class Gradebook:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self):
+        """Gradebooks written by an older grader lack newer columns; add them in place, keeping every row."""
+        present = {column["name"] for column in inspect(self.engine).get_columns("gradings")}
+        if "meta" not in present:
+            with self.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE gradings ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'"))
 
     def start_run(self, *, grader_version, command, workers) -> int:
         with self.engine.begin() as connection:
@@ -109,7 +119,7 @@ class Gradebook:
             grading_id = connection.execute(insert(gradings).values(
                 run_id=run_id, student=result.student, submission_hash=submission_hash, grader_version=grader_version,
                 seed=str(seed), score=result.score, max_score=result.max_score, problem=problem, seconds=seconds,
-                graded_at=_now())).inserted_primary_key[0]
+                meta=json.dumps(result.submission, sort_keys=True), graded_at=_now())).inserted_primary_key[0]
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,
@@ -150,7 +160,8 @@ class Gradebook:
                     check.check_id, check.status, check.max_score, check.message, check.visibility,
                     _description(check.check_id), check.hint, bool(check.not_attempted), check.misconception,
                     check.trace))
-            result = SubmissionResult(row.student, tuple(ExerciseResult(name, tuple(items)) for name, items in exercises.items()))
+            result = SubmissionResult(row.student, tuple(ExerciseResult(name, tuple(items)) for name, items in exercises.items()),
+                                      json.loads(row.meta or "{}"))
             results.append((result, row))
         return results
 

@@ -12,7 +12,7 @@ import re
 import shutil
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.config import EXERCISE_IDS
@@ -37,6 +37,7 @@ class Submission:
     folder: Path = None  # staged copy holding only exercise files
     digest: str = ""  # sha256 over the staged exercise files
     problem: str = ""
+    meta: dict = field(default_factory=dict, compare=False)  # LMS facts kept with the result: lms, name, late, ...
 
 
 def discover(submissions_dir: Path):

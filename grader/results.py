@@ -2,7 +2,7 @@
 
 Scores are derived from the parts, never stored twice.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Status = Literal["passed", "failed", "error", "timeout", "forbidden", "missing"]
@@ -60,6 +60,8 @@ class ExerciseResult:
 class SubmissionResult:
     student: str
     exercises: tuple
+    submission: dict = field(default_factory=dict, compare=False)  # where it came from: LMS, late flag, files
+
 
     @property
     def score(self) -> float:
@@ -74,5 +76,8 @@ class SubmissionResult:
         return [check for exercise in self.exercises for check in exercise.checks]
 
     def to_json(self) -> dict:
-        return {"student": self.student, "score": self.score, "max_score": self.max_score,
+        data = {"student": self.student, "score": self.score, "max_score": self.max_score,
                 "exercises": {exercise.exercise: exercise.to_json() for exercise in self.exercises}}
+        if self.submission:
+            data["submission"] = dict(self.submission)
+        return data
