@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo selfcheck-demo check test goldens stubs bench catalogues
+.PHONY: install demo selfcheck-demo check submission test goldens stubs bench catalogues
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ selfcheck-demo: $(STAMP)
 
 check: $(STAMP)
 	$(PY) -m grader check --dir exercises
+
+# submission.zip: the six exercise files and a manifest (hashes, grader version), ready to hand in.
+submission: $(STAMP)
+	$(PY) -m grader submission --dir exercises --output submission.zip
 
 test: $(STAMP)
 	$(PY) -m pytest -q
