@@ -42,10 +42,14 @@ class Probe:
     """
 
     call: dict
-    shows: str  # how the call reads in feedback, e.g. "step(0.0)"
+    display: Any  # how the call reads in feedback, e.g. "step(0.0)": a str or a LazyText made on first use
     expected: Any
     variants: tuple = ()
     no_warnings: bool = False
+
+    @property
+    def shows(self) -> str:
+        return str(self.display)
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,36 @@ def show_value(value, limit=12):
     return repr(value)
 
 
+class LazyText:
+    """Text made only when first read: most probes pass, or are hidden, and are never shown."""
+
+    __slots__ = ("_make", "_text")
+
+    def __init__(self, make):
+        self._make, self._text = make, None
+
+    def __str__(self):
+        if self._text is None:
+            self._text = self._make()
+            self._make = None
+        return self._text
+
+    def __repr__(self):
+        return repr(str(self))
+
+    def __eq__(self, other):
+        return str(self) == str(other)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
 def shows(name, *args, **kwargs):
-    """How a call reads in feedback: values in full when short, else tensors by shape."""
+    """How a call reads in feedback (made lazily): values in full when short, else tensors by shape."""
+    return LazyText(lambda: _shows_now(name, *args, **kwargs))
+
+
+def _shows_now(name, *args, **kwargs):
     for limit in (12, 0):
         parts = [show_value(arg, limit) for arg in args] + [f"{key}={show_value(value, limit)}" for key, value in kwargs.items()]
         text = f"{name}({', '.join(parts)})"

@@ -219,6 +219,14 @@ def _value_backward_probes(refs, rng):
     return [_graph_probe(E_GRAPH), _graph_probe(shared), _graph_probe(every_op)]
 
 
+RANDOM_OPERATIONS = ("add", "sub", "mul", "add_const", "rmul_const", "rsub_const", "neg", "pow", "exp", "sigmoid")
+
+
+def _pick(rng, options):
+    """rng.choice(options), drawing the same numbers, without building an array each time (hot loop)."""
+    return options[int(rng.integers(0, len(options)))]
+
+
 def random_program(rng, size):
     """A random graph of about `size` nodes with reused inner nodes and bounded values."""
     program, values = [], []
@@ -229,7 +237,7 @@ def random_program(rng, size):
     while len(program) < size:
         recent = max(0, len(program) - 6)
         i, j = int(rng.integers(recent, len(program))), int(rng.integers(0, len(program)))
-        op = str(rng.choice(["add", "sub", "mul", "add_const", "rmul_const", "rsub_const", "neg", "pow", "exp", "sigmoid"]))
+        op = _pick(rng, RANDOM_OPERATIONS)
         x, y = values[i], values[j]
         constant = round(float(rng.uniform(-3, 3)), 3)
         if op in OPERATIONS:
@@ -241,7 +249,7 @@ def random_program(rng, size):
         elif op == "neg":
             step, value = [op, i], -x
         elif op == "pow" and abs(x) <= 3:
-            exponent = int(rng.choice([2, 3]))
+            exponent = _pick(rng, (2, 3))
             step, value = [op, i, exponent], x**exponent
         elif op == "exp" and abs(x) <= 3:
             step, value = [op, i], math.exp(x)

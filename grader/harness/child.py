@@ -126,16 +126,25 @@ def inspect_module(module_class, call):
     return {"mapping": result}
 
 
+class Returned:
+    """A plain return value, encoded after the bans are lifted: the encoding is ours, not the student's."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def perform(module, call):
-    """Make one call on the student's module; return its encoded result."""
+    """Make one call on the student's module; return its encoded result (or a Returned to encode)."""
     kind = call["kind"]
     if kind == "attribute":
-        return codec.encode(getattr(module, call["name"]))
+        return Returned(getattr(module, call["name"]))
     target = getattr(module, call["name"])
     if kind == "call":
         args = [resolve_inputs(arg) for arg in call.get("args", [])]
         kwargs = {key: resolve_inputs(value) for key, value in call.get("kwargs", {}).items()}
-        return codec.encode(target(*args, **kwargs))
+        return Returned(target(*args, **kwargs))
     if kind == "graph":
         return run_graph(target, call["program"], call.get("backward", True))
     if kind == "module":
@@ -157,7 +166,8 @@ def run_call(module, call, student_files, module_globals):
         else:
             try:
                 with bans.guarded(call.get("bans", ()), module_globals):
-                    outcome["value"] = perform(module, call)
+                    value = perform(module, call)
+                outcome["value"] = codec.encode(value.value) if isinstance(value, Returned) else value
             except codec.EncodeLimit as exc:
                 outcome["error"] = {"type": "ResultTooLarge", "message": str(exc), "frames": []}
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything
