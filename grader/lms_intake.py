@@ -11,6 +11,7 @@ any other submission, with the LMS facts (ids, name, late, files, notes) in the
 entry's meta. Nothing is dropped silently: older duplicates, ignored online
 text and refused zip entries are named in a note.
 """
+import ast
 import re
 import shutil
 import tempfile
@@ -76,6 +77,9 @@ class LmsEntry:
             elif piece.path.stat().st_size > MAX_FILE_BYTES:
                 notes.append(_("{file} was not graded: it is larger than {limit} MiB").format(
                     file=piece.label, limit=MAX_FILE_BYTES // 2**20))
+            elif _is_stand_in(piece.path):
+                notes.append(_("{file} ignored: it is the course's stand-in module, not the student's work").format(
+                    file=piece.label))
             else:
                 _place(target, PurePosixPath(piece.name), piece.label, placed, notes, source=piece.path)
         meta = dict(self.meta)
@@ -506,6 +510,30 @@ def _place_zip(piece: Piece, target: Path, placed: dict, notes: list):
                 _place(target, relative, f"{piece.label}: {relative}", placed, notes, source=path)
 
 
+def _is_stand_in(path: Path) -> bool:
+    """The step.py/sigmoid.py that grader.notebooks puts beside the notebooks: never graded as the student's."""
+    from grader.notebooks import STAND_IN_MARKER
+
+    if path.suffix != ".py":
+        return False
+    with open(path, "rb") as handle:
+        return handle.readline().decode("utf-8", "replace").rstrip("\r\n") == STAND_IN_MARKER
+
+
+def _unanswered(source: str) -> bool:
+    """A cell left as nbgrader's stub: nothing but `raise NotImplementedError()` at the top level."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    def raises_not_implemented(node):
+        if not isinstance(node, ast.Raise) or node.exc is None:
+            return False
+        target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        return isinstance(target, ast.Name) and target.id == "NotImplementedError"
+    return bool(body) and all(raises_not_implemented(node) for node in body)
+
+
 def is_test_cell(cell) -> bool:
     """nbgrader's autograder tests: grade true, solution false (they call the course's checks, not the student's code)."""
     nbgrader = (cell.get("metadata") or {}).get("nbgrader") or {}
@@ -541,6 +569,9 @@ def notebook_to_python(path: Path, *, label: str, notes=None) -> str:
         if kind != "code" or test:
             continue
         lines.append(f"# cell {index}")
+        if _unanswered(source):  # in the notebook only this cell fails; here it must not stop the whole file
+            lines.extend(["# not answered:", *("# " + line for line in source.splitlines())])
+            continue
         lines.extend(_without_magics(source))
         lines.append("")
     return "\n".join(lines) + "\n"

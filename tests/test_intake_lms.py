@@ -287,6 +287,27 @@ def test_the_submitted_folder_with_one_assignment_needs_no_choice(tmp_path):
     assert layout.kind == "nbgrader" and layout.assignment == "hw" and "timestamp" not in layout.entries[0][1].meta
 
 
+def test_an_unanswered_stub_cell_costs_only_its_own_names_and_stand_in_modules_are_never_graded(tmp_path):
+    from grader.notebooks import STAND_IN_MARKER
+
+    folder = tmp_path / "submitted" / "ann" / "hw"
+    notebook = exercise_notebook("perceptron", "import torch\nfrom step import step\ndef perceptron(x, w, b):\n    return 1")
+    notebook.cells.append(nbgrader_cell("# YOUR CODE HERE\nraise NotImplementedError()", grade=False, solution=True,
+                                        grade_id="gates"))
+    notebook.cells.append(nbgrader_cell("ANSWER = 42", grade=False, solution=True, grade_id="after"))
+    write_notebook(folder / "perceptron.ipynb", notebook)
+    (folder / "step.py").write_text(STAND_IN_MARKER + "\nfrom grader.harness.stand_ins import step\n")
+    layout = open_class(tmp_path / "submitted")
+    submission = stage_all(layout, tmp_path)["ann"]
+    assert staged_files(submission) == ["perceptron.py"]  # the stand-in beside the notebooks stays behind
+    assert any("stand-in" in note for note in submission.meta["notes"])
+    source = (submission.folder / "perceptron.py").read_text()
+    namespace = {}
+    exec(compile(source.replace("from step import step", "step = None"), "perceptron.py", "exec"), namespace)  # our own fixture text
+    assert namespace["ANSWER"] == 42 and callable(namespace["perceptron"])  # the stub cell did not stop the file
+    assert "# raise NotImplementedError()" in source
+
+
 # --- layouts as a whole ---------------------------------------------------------------------------
 
 def test_plain_folders_keep_their_layout(tmp_path):
