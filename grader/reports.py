@@ -16,7 +16,6 @@ template strings go through gettext (jinja2.ext.i18n, null translations for now)
 Nothing here runs student code: `python -m grader report OUT` re-renders from the
 gradebook alone.
 """
-import io
 import re
 import statistics
 import textwrap
@@ -34,16 +33,13 @@ from grader.config import PROJECT_DIR
 from grader.exports import write_atomically
 from grader import i18n
 from grader.misconceptions import CATALOGUE
+from grader.plots import pass_rate_plot, score_histogram
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 FORMATS = ("html", "md", "txt")
 _ = i18n._  # strings made in Python (plot labels) and data from the registry, in the active language
 
 # Deterministic SVG: fixed hash salt for generated ids, text kept as text (no glyph paths), no date.
-PLOT_RC = {"svg.hashsalt": "grader", "svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
-           "axes.spines.top": False, "axes.spines.right": False}
-PLOT_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
-COLOURS = {"public": "#3566a8", "hidden": "#8a5cb8", "bars": "#3566a8", "mean": "#c0392b", "median": "#2c3e50"}
 
 
 def reports_dir(out_dir) -> Path:
@@ -321,86 +317,6 @@ def class_view(results, rows=None) -> dict:
         histogram=score_histogram(scores, max_score=max_score),
         pass_rates=pass_rate_plot(checks),
     )
-
-
-# --- plots -----------------------------------------------------------------------------------
-
-def _inline_svg(figure, name: str, label: str) -> Markup:
-    """A matplotlib figure as inline <svg> markup: deterministic, ids prefixed, no prolog, scales to its box."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context(PLOT_RC):
-        figure.savefig(buffer, format="svg", metadata=PLOT_METADATA, bbox_inches="tight")
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # no XML prolog or DOCTYPE inside HTML
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    svg = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{name}-\1)", svg)
-    svg = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', svg)
-    head_end = svg.index(">")
-    head = re.sub(r'\s(width|height)="[^"]*"', "", svg[:head_end])
-    title = Markup.escape(label)
-    svg = f'{head} class="plot" role="img" aria-label="{title}">\n<title>{title}</title>{svg[head_end + 1:]}'
-    return Markup(svg.strip())
-
-
-def _figure(width, height):
-    import matplotlib
-
-    with matplotlib.rc_context(PLOT_RC):
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(width, height), dpi=72)
-        return figure, figure.subplots()
-
-
-def score_histogram(scores, *, max_score=100.0) -> Markup:
-    """How many students scored in each tenth of the points, with the mean and median marked."""
-    import matplotlib
-
-    with matplotlib.rc_context(PLOT_RC):
-        from matplotlib.ticker import MaxNLocator
-
-        figure, axes = _figure(6.4, 3.0)
-        edges = [max_score * step / 10 for step in range(11)]
-        axes.hist(scores, bins=edges, color=COLOURS["bars"], edgecolor="white", linewidth=1)
-        if scores:
-            axes.axvline(statistics.fmean(scores), color=COLOURS["mean"], linestyle="--", linewidth=1.5,
-                         label=_("mean %(value).1f") % {"value": statistics.fmean(scores)})
-            axes.axvline(statistics.median(scores), color=COLOURS["median"], linestyle=":", linewidth=1.5,
-                         label=_("median %(value)g") % {"value": statistics.median(scores)})
-            axes.legend(loc="upper left", frameon=False)
-        axes.set_xlim(0, max_score)
-        axes.set_xticks(edges)
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_xlabel(_("score (points)"))
-        axes.set_ylabel(_("students"))
-        return _inline_svg(figure, "histogram", _("Score distribution"))
-
-
-def pass_rate_plot(checks) -> Markup:
-    """One bar per check, in course order from the top: the share of students who passed it."""
-    import matplotlib
-
-    with matplotlib.rc_context(PLOT_RC):
-        from matplotlib.patches import Patch
-
-        figure, axes = _figure(6.4, 0.8 + 0.2 * len(checks))
-        positions = list(range(len(checks)))[::-1]
-        axes.barh(positions, [check["rate"] for check in checks], height=0.7,
-                  color=[COLOURS[check["visibility"]] for check in checks])
-        axes.set_yticks(positions, [check["id"] for check in checks], fontsize=8)
-        axes.set_ylim(-0.6, len(checks) - 0.4)
-        axes.set_xlim(0, 100)
-        axes.set_xticks(range(0, 101, 20))
-        axes.xaxis.grid(True, color="#dddddd", linewidth=0.6)
-        axes.set_axisbelow(True)
-        axes.set_xlabel(_("students who passed (percent)"))
-        axes.legend(handles=[Patch(color=COLOURS["public"], label=_("public check")),
-                             Patch(color=COLOURS["hidden"], label=_("hidden check"))],
-                    loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False, fontsize=8)
-        return _inline_svg(figure, "passrates", _("Pass rate of each check"))
 
 
 # --- rendering -------------------------------------------------------------------------------

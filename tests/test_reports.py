@@ -247,6 +247,30 @@ def test_plots_are_deterministic_and_contain_no_date(rendered):
     assert len(ids) == len(set(ids)), "ids must be unique across the page's inline plots"
 
 
+def test_plots_draw_the_data_and_label_it_in_the_reports_language(rendered):
+    from grader import plots
+    from grader.i18n import set_language
+
+    histogram = str(plots.score_histogram([100.0, 95.0, 40.0, 0.0, 0.0], max_score=100.0))
+    counts = [int(count) for count in re.findall(r"<title>[^<]*–[^<]*: (\d+)</title>", histogram)]
+    assert counts == [2, 0, 0, 0, 1, 0, 0, 0, 0, 2]  # a tenth of the points each; 100 falls in the last bar
+    heights = [float(height) for height in re.findall(r'<rect [^>]*height="([\d.]+)"', histogram)]
+    assert heights[0] == heights[-1] > heights[4] > 0 and heights[1] == 0
+    assert "mean 47.0" in histogram and "median 40" in histogram
+    checks = [{"id": "step.scalar", "rate": 50.0, "visibility": "public"}, {"id": "step.hidden", "rate": 100.0, "visibility": "hidden"}]
+    rates = str(plots.pass_rate_plot(checks))
+    widths = [float(width) for width in re.findall(r'<rect x="170" [^>]*width="([\d.]+)"[^>]*><title>', rates)]
+    assert len(widths) == 2 and widths[1] == 2 * widths[0]
+    assert "step.hidden: 100%" in rates and plots.COLOURS["hidden"] in rates
+    assert "<script" not in plots.pass_rate_plot([{"id": "<script>x</script>", "rate": 1.0, "visibility": "public"}])
+    set_language("zh")
+    try:
+        chinese = str(plots.score_histogram([50.0], max_score=100.0))
+    finally:
+        set_language("en")
+    assert "成绩分布" in chinese or any("\u4e00" <= char <= "\u9fff" for char in chinese)  # text, drawn by the browser's fonts
+
+
 def test_templates_fail_on_undefined_names_and_go_through_gettext(rendered):
     from jinja2.exceptions import UndefinedError
 
