@@ -1,35 +1,29 @@
-"""Grade a whole class: intake -> isolated runs on N warm workers -> gradebook -> results files.
+"""Grade a whole class: intake -> isolated runs on an executor's workers -> gradebook -> results files.
 
 The coordinator (this process) alone holds references, hidden inputs and
-results, and is the only writer of the gradebook and OUT/. Each worker thread
-owns one zygote process; a student's grading is recorded in one transaction
-as soon as it is done, so a killed batch resumes where it stopped.
+results, and is the only writer of the gradebook and OUT/. An executor
+(grader.executors: forked local judges, or a Dask cluster) runs the
+submissions and hands back plain results; a student's grading is recorded in
+one transaction as soon as it is done, so a stopped batch resumes where it stopped.
 """
-import ctypes
-import multiprocessing
-import queue
 import shutil
 import tempfile
-import signal
-import time
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import __version__
 from grader.config import Settings
+from grader.executors import Job, Outcome, make_executor
+from grader.executors.base import BOTH, BatchError
 from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
-from grader.grading import grade_submission, problem_result
-from grader.i18n import N_, _
+from grader.grading import problem_result
+from grader.i18n import _
 from grader.intake import discover, stage
-from grader.runner import RunnerError, Zygote
 from grader.seeds import course_secret, hidden_seed
 
-BOTH = ("public", "hidden")
-
-
-class BatchError(Exception):
-    """The grader itself cannot do its job (unreadable SUBMISSIONS, unwritable OUT)."""
+__all__ = ["BOTH", "BatchError", "BatchSummary", "Graded", "grade_class"]
 
 
 @dataclass
@@ -89,15 +83,18 @@ def _check_dirs(submissions_dir: Path, out_dir: Path):
 
 
 def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=False, settings=Settings(),
-                secret=None, gradebook_url=None, on_progress=None, command="grade"):
+                secret=None, gradebook_url=None, on_progress=None, command="grade", dask=None, executor=None):
     """Grade every submission in submissions_dir into out_dir; returns a BatchSummary.
 
+    Submissions run on `executor`, by default forked local judges (`workers` of them),
+    or the Dask cluster at `dask` ("tcp://host:8786", or "local:N" for N local worker processes).
     on_progress(event, **info) is called with "start" (total=), "graded" (item=) and "finish".
     """
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     _check_dirs(submissions_dir, out_dir)
     secret = course_secret(given=secret, out_dir=out_dir)
     gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
+    executor = executor or make_executor(workers=workers, dask=dask)
     gradebook = Gradebook(gradebook_url)
     summary = BatchSummary(out_dir, gradebook_url)
     entries = discover(submissions_dir)
@@ -106,10 +103,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         summary.unknown_students = sorted(set(students) - known)
         entries = [(student, path) for student, path in entries if student in set(students)]
     notify = on_progress or (lambda event, **info: None)
-    run_id = gradebook.start_run(grader_version=__version__, command=command, workers=workers)
     staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
     staging_root.chmod(0o755)
-    judges = []
     try:
         todo = []
         for student, source in entries:
@@ -120,118 +115,67 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                                                  grader_version=__version__, seed=seed):
                 summary.graded.append(Graded(student, 0.0, 0.0, 0.0, skipped=True))
                 continue
-            todo.append((submission, digest, seed))
-        notify("start", total=len(todo), skipped=len(summary.skipped))
-        hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
-        judges, jobs, finished = _start_judges(max(1, min(workers, len(todo))) if todo else 0, todo, settings, hide)
-        for _position in range(len(todo)):
-            submission, digest, seed, result, seconds, isolation = _next_result(finished, judges)
-            if isinstance(result, str):
-                raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
-                    student=submission.student, problem=result))
-            if submission.meta:
-                result = replace(result, submission=dict(submission.meta))
-            gradebook.record(run_id=run_id, result=result, submission_hash=digest, grader_version=__version__,
-                             seed=seed, seconds=seconds, problem=submission.problem)
-            write_result(out_dir, result)
-            item = Graded(submission.student, result.score, result.max_score, seconds, submission.problem)
-            summary.graded.append(item)
-            if summary.isolation is None and isolation:
-                summary.isolation = dict(isolation)
-                notify("isolation", layers=summary.isolation)
-            notify("graded", item=item)
-        for judge in judges:
-            judge.join()
+            todo.append(Job(submission, digest, seed))
+        readable = [job for job in todo if not job.submission.problem]
+        with executor if readable else _Idle(workers) as running:
+            run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)
+            notify("start", total=len(todo), skipped=len(summary.skipped))
+            for job in todo:
+                if job.submission.problem:  # nothing to run: every check says why
+                    _record(gradebook, run_id, summary, notify, out_dir,
+                            Outcome(job, problem_result(job.submission.student, job.submission.problem)))
+            if readable:
+                hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
+                with closing(running.grade(readable, settings=settings, hide=hide)) as outcomes:
+                    for outcome in outcomes:
+                        _record(gradebook, run_id, summary, notify, out_dir, outcome)
         present = {student for student, _ in discover(submissions_dir)}
         _write_exports(gradebook, out_dir, present)
         for item in summary.skipped:
             for result, row in gradebook.latest({item.student}):
                 item.score, item.max_score, item.seconds = result.score, result.max_score, row.seconds
         gradebook.finish_run(run_id)
-        from grader.reports import render_gradebook  # matplotlib: only needed now, at the end
+        from grader.reports import render_gradebook  # only needed now, at the end
 
         summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
     finally:
-        for judge in judges:
-            if judge.is_alive():
-                judge.kill()
-                judge.join()
         shutil.rmtree(staging_root, ignore_errors=True)
         gradebook.close()
     notify("finish")
     return summary
 
 
-def _next_result(finished, judges):
-    """The next graded submission; a judge that died without reporting stops the batch with a message."""
-    while True:
-        try:
-            return finished.get(timeout=1.0)
-        except queue.Empty:
-            if not any(judge.is_alive() for judge in judges) and finished.empty():
-                codes = ", ".join(str(judge.exitcode) for judge in judges)
-                raise BatchError(_("the grading workers stopped unexpectedly (exit codes {codes}); rerun to resume").format(
-                    codes=codes)) from None
+class _Idle:
+    """Stands in for the executor when nothing needs running (everything skipped or unreadable)."""
+
+    def __init__(self, workers):
+        self.workers = workers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
 
 
-def _start_judges(count, todo, settings, hide):
-    """Fork `count` judge processes, each with its own zygote, and hand them the work.
-
-    Judges are part of the trusted side: forked from this process before any student
-    code runs, they build probes, drive their zygote and judge, in parallel without
-    sharing one interpreter lock. Only plain result objects come back.
-    """
-    if not count:
-        return [], None, None
-    from grader.grading import build_probes
-    from grader.registry import ALL_CHECKS
-
-    build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # shared by all judges
-    context = multiprocessing.get_context("fork")
-    jobs, finished = context.Queue(), context.Queue()
-    for item in todo:
-        jobs.put(item)
-    for _slot in range(count):
-        jobs.put(None)  # one stop sign per judge
-    judges = [context.Process(target=_judge, args=(slot, jobs, finished, settings, hide), daemon=True)
-              for slot in range(count)]
-    for judge in judges:
-        judge.start()
-    return judges, jobs, finished
-
-
-def _judge(slot, jobs, finished, settings, hide):
-    """A judge process: grade submissions from `jobs` on its own zygote until told to stop."""
-    import torch
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
-    torch.set_num_threads(1)
-    with Zygote(slot=slot) as zygote:
-        while (item := jobs.get()) is not None:
-            submission, digest, seed = item
-            started = time.perf_counter()
-            try:
-                if submission.problem:
-                    result = problem_result(submission.student, submission.problem)
-                else:
-                    result = _grade_with_retry(zygote, submission, seed, settings, hide)
-            except Exception as exc:  # noqa: BLE001 - reported by the coordinator
-                result = f"{type(exc).__name__}: {exc}"
-            finished.put((submission, digest, seed, result, time.perf_counter() - started, zygote.last_sandbox))
-
-
-def _grade_with_retry(zygote, submission, seed, settings, hide):
-    """A zygote that dies is restarted once; student code cannot make it die, but the OOM killer can."""
-    for attempt in range(2):
-        try:
-            return grade_submission(submission.folder, student=submission.student, visibilities=BOTH,
-                                    hidden_seed=seed, settings=settings, zygote=zygote, shown_as=N_("the submission"),
-                                    hide=hide)
-        except RunnerError:
-            if attempt:
-                raise
-            zygote.close()
-            zygote.start()
+def _record(gradebook, run_id, summary, notify, out_dir, outcome):
+    """One student's grading into the gradebook and OUT/results, as soon as it is done."""
+    submission = outcome.job.submission
+    if outcome.failure:
+        raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
+            student=submission.student, problem=outcome.failure))
+    result = outcome.result
+    if submission.meta:
+        result = replace(result, submission=dict(submission.meta))
+    gradebook.record(run_id=run_id, result=result, submission_hash=outcome.job.digest, grader_version=__version__,
+                     seed=outcome.job.seed, seconds=outcome.seconds, problem=submission.problem)
+    write_result(out_dir, result)
+    item = Graded(submission.student, result.score, result.max_score, outcome.seconds, submission.problem)
+    summary.graded.append(item)
+    if summary.isolation is None and outcome.isolation:
+        summary.isolation = dict(outcome.isolation)
+        notify("isolation", layers=summary.isolation)
+    notify("graded", item=item)
 
 
 def _write_exports(gradebook, out_dir, present):

@@ -34,6 +34,8 @@ def _parser():
     grade.add_argument("--secret", default=None, help="course secret for the per-student hidden inputs")
     grade.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
     grade.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
+    grade.add_argument("--dask", default=None, metavar="ADDRESS",
+                       help="run submissions on a Dask cluster: a scheduler (tcp://host:8786) or local:N worker processes")
 
     report = commands.add_parser("report", help="re-render the reports in OUT/reports from the gradebook (runs no student code)")
     report.add_argument("--lang", choices=("en", "zh"), default=None,
@@ -84,11 +86,15 @@ def run_grade(args, out=sys.stdout):
                                  default=os.cpu_count() or 1))
     secret, _where = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
     gradebook, _where = pick("gradebook", cli=args.gradebook, file_values=file_values, file_name=file_name)
+    if args.dask:
+        from grader.executors.address import parse_address
+
+        parse_address(args.dask)  # a bad address is a configuration error, reported before any work
     with BatchProgress(out) as progress:
         try:
             summary = grade_class(submissions_dir=args.submissions, out_dir=args.out, workers=workers,
                                   students=args.student, force=args.force, settings=settings, secret=secret,
-                                  gradebook_url=gradebook, on_progress=progress.update,
+                                  gradebook_url=gradebook, on_progress=progress.update, dask=args.dask,
                                   command=" ".join(["grade", *sys.argv[2:]]))
         except BatchError as exc:
             print(_("error: {problem}").format(problem=exc), file=sys.stderr)

@@ -1,19 +1,21 @@
 """Grade one submission: locate files, build probes, run them isolated, judge.
 
 submission folder -> plan (calls + inputs) -> isolated run -> verdicts.
+The three stages are separate functions so that the run, the only one that
+needs student code, can happen elsewhere (grader.executors) while planning and
+judging stay with the coordinator.
 """
-import shutil
-import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import registry
 from grader.checks.base import seed_for
 from grader.config import Settings
+from grader.executors.run import run_submission
 from grader.i18n import _
 from grader.judge import judge_check
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
-from grader.runner import Zygote, run_exercises
+from grader.runner import Zygote
 from grader.submission import banned_mentions, locate
 
 
@@ -51,33 +53,6 @@ def problem_result(student, message, *, visibilities=("public", "hidden"), statu
         for exercise in registry.EXERCISES))
 
 
-def _plan(files, exercises, checks_by_exercise, probes, student_dir):
-    plan_exercises = []
-    for exercise in exercises:
-        calls = []
-        for check in checks_by_exercise[exercise.id]:
-            for index, probe in enumerate(probes[check.id]):
-                bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
-                calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans))
-        plan_exercises.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": calls})
-    return {"files": {name: str(path) for name, path in files.items()}, "exercise_names": list(registry.EXERCISE_IDS),
-            "exercises": plan_exercises, "student_dir": str(Path(student_dir).resolve())}
-
-
-def _stage_files(located, exercises, staging: Path):
-    """Copy just the exercise files into a folder the sandbox's unprivileged uid can read."""
-    staging.chmod(0o755)
-    files = {}
-    for exercise in exercises:
-        if located[exercise.id].problem:
-            continue
-        target = staging / exercise.filename
-        shutil.copyfile(located[exercise.id].path, target)
-        target.chmod(0o644)
-        files[exercise.id] = target
-    return files
-
-
 def _static_note(exercise, path):
     """Where the source seems to use a banned API, for the message of a forbidden verdict."""
     mentions = banned_mentions(path, set(exercise.named_bans))
@@ -87,9 +62,68 @@ def _static_note(exercise, path):
         places=", ".join(_("line {line}: {code}").format(line=line, code=text) for line, text in mentions))
 
 
+@dataclass(frozen=True)
+class SubmissionPlan:
+    """What the coordinator decided for one submission: files found, checks, probes and the calls to make.
+
+    Everything here stays on the trusted side; only `files()` and `calls` go to where student code runs.
+    """
+
+    student: str
+    exercises: tuple  # registry Exercises, in course order
+    located: dict  # exercise id -> ExerciseFile
+    checks: dict  # exercise id -> checks selected for it
+    probes: dict  # check id -> probes (inputs and expectations)
+    calls: tuple  # per runnable exercise: {"name", "import_bans", "calls"}, plain JSON-able data
+
+    def files(self):
+        """The usable exercise files as {file name: bytes}: all that a run needs from the submission."""
+        return {exercise.filename: self.located[exercise.id].path.read_bytes() for exercise in self.exercises
+                if not self.located[exercise.id].problem}
+
+
+def plan_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",), hidden_seed=0,
+                    shown_as=None):
+    """Locate the exercise files in `directory`, select checks and build their probes and calls."""
+    exercises = tuple(registry.exercise(name) for name in (exercise_ids or registry.EXERCISE_IDS))
+    located = locate(Path(directory), [exercise.id for exercise in exercises], shown_as)
+    checks = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
+    runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks[exercise.id]]
+    probes = build_probes([check for exercise in runnable for check in checks[exercise.id]], hidden_seed=hidden_seed)
+    calls = []
+    for exercise in runnable:
+        exercise_calls = []
+        for check in checks[exercise.id]:
+            for index, probe in enumerate(probes[check.id]):
+                bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
+                exercise_calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans))
+        calls.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": exercise_calls})
+    return SubmissionPlan(student, exercises, located, checks, probes, tuple(calls))
+
+
+def judge_submission(plan, runs, settings=Settings()):
+    """Verdicts for every selected check, from the plan and the untrusted runs; a SubmissionResult."""
+    results = []
+    for exercise in plan.exercises:
+        located_file = plan.located[exercise.id]
+        checks = []
+        for check in plan.checks[exercise.id]:
+            if located_file.problem:
+                checks.append(CheckResult(check.id, located_file.status, float(check.points), located_file.problem,
+                                          check.visibility, check.description))
+                continue
+            verdict = judge_check(check, plan.probes[check.id], runs[exercise.id], exercise.filename,
+                                  settings.timeouts[exercise.id])
+            if verdict.status == "forbidden":
+                verdict = replace(verdict, message=verdict.message + _static_note(exercise, located_file.path))
+            checks.append(verdict)
+        results.append(ExerciseResult(exercise.id, tuple(checks)))
+    return SubmissionResult(plan.student, tuple(results))
+
+
 def grade_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",),
                      hidden_seed=0, settings=Settings(), zygote=None, shown_as=None, hide=()):
-    """Grade the exercise files in `directory`; return a SubmissionResult.
+    """Grade the exercise files in `directory`; return a SubmissionResult: plan, run, judge.
 
     A zygote may be passed in to reuse across submissions; otherwise one is
     started (first, so that its torch import overlaps with building probes).
@@ -98,34 +132,10 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
     if own_zygote:
         zygote = Zygote()
     try:
-        exercises = [registry.exercise(name) for name in (exercise_ids or registry.EXERCISE_IDS)]
-        located = locate(Path(directory), [exercise.id for exercise in exercises], shown_as)
-        checks_by_exercise = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
-        runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks_by_exercise[exercise.id]]
-        probes = build_probes([check for exercise in runnable for check in checks_by_exercise[exercise.id]], hidden_seed=hidden_seed)
-        runs = {}
-        if runnable:
-            with tempfile.TemporaryDirectory(prefix="grader-submission-") as staging:
-                files = _stage_files(located, exercises, Path(staging))
-                plan = _plan(files, runnable, checks_by_exercise, probes, staging)
-                sandbox = {"layers": list(settings.isolation),
-                           "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
-                runs = run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)
+        plan = plan_submission(directory, student=student, exercise_ids=exercise_ids, visibilities=visibilities,
+                               hidden_seed=hidden_seed, shown_as=shown_as)
+        runs = run_submission(plan.files(), plan.calls, zygote=zygote, settings=settings, hide=hide)
     finally:
         if own_zygote:
             zygote.close()
-    results = []
-    for exercise in exercises:
-        located_file = located[exercise.id]
-        checks = []
-        for check in checks_by_exercise[exercise.id]:
-            if located_file.problem:
-                checks.append(CheckResult(check.id, located_file.status, float(check.points), located_file.problem,
-                                          check.visibility, check.description))
-                continue
-            verdict = judge_check(check, probes[check.id], runs[exercise.id], exercise.filename, settings.timeouts[exercise.id])
-            if verdict.status == "forbidden":
-                verdict = replace(verdict, message=verdict.message + _static_note(exercise, located_file.path))
-            checks.append(verdict)
-        results.append(ExerciseResult(exercise.id, tuple(checks)))
-    return SubmissionResult(student, tuple(results))
+    return judge_submission(plan, runs, settings)

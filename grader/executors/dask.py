@@ -1,0 +1,246 @@
+"""The Dask executor: isolated runs on the workers of a Dask cluster, planning and judging here.
+
+The coordinator plans each submission (probes, hidden inputs from the student's
+seed), sends a worker only the submission's file bytes and the calls with their
+inputs, and judges what comes back. Each worker keeps warm zygotes, started
+once by a WorkerPlugin and closed on teardown, with the same isolation as the
+local executor. A task returns JSON bytes (grader.executors.wire), never an
+object, so nothing built by student code is ever unpickled here. References,
+expected values, scores, the gradebook and the reports stay with the coordinator.
+"""
+import fcntl
+import logging
+import os
+import queue
+import tempfile
+import time
+import uuid
+from concurrent.futures import CancelledError
+from contextlib import contextmanager, nullcontext
+
+from distributed import Client, LocalCluster, get_worker, wait
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from grader.config import Limits, Settings
+from grader.executors.address import parse_address
+from grader.executors.base import BOTH, BatchError, Outcome
+from grader.executors.wire import WireError, decode_runs, encode_failure, encode_runs
+from grader.executors.run import run_submission
+from grader.i18n import N_, _
+from grader.runner import RunnerError, Zygote
+
+PLUGIN_NAME = "grader-zygotes"
+SLOT_BASE = 1000  # sandbox uids 61000 + 1000.. for Dask zygotes: never one a local judge on the same host uses
+SLOT_COUNT = 1000
+IN_FLIGHT_PER_THREAD = 4  # tasks queued per worker thread, so that no worker waits while the coordinator judges
+CONNECT_SECONDS = 20
+NO_WORKERS_SECONDS = 300  # how long the batch waits for a cluster without workers before it stops
+
+
+class ZygotePlugin(WorkerPlugin):
+    """Warm zygotes on a Dask worker, one per worker thread, each with a sandbox uid no other worker uses."""
+
+    idempotent = True  # a second batch on the same cluster keeps the zygotes already warm
+    name = PLUGIN_NAME
+
+    def setup(self, worker):
+        count = max(1, int(getattr(worker.state, "nthreads", 1) or 1))
+        self._slot_locks = _claim_slots(count)
+        self._free = queue.SimpleQueue()
+        self._all = [Zygote(slot=slot) for slot, _lock in self._slot_locks]
+        for zygote in self._all:
+            self._free.put(zygote)
+
+    def teardown(self, worker):
+        for zygote in getattr(self, "_all", ()):
+            zygote.close()
+        for _slot, lock in getattr(self, "_slot_locks", ()):
+            os.close(lock)
+
+    @contextmanager
+    def zygote(self):
+        """A zygote for this thread's task alone."""
+        zygote = self._free.get()
+        try:
+            yield zygote
+        finally:
+            self._free.put(zygote)
+
+
+def _claim_slots(count):
+    """Slots no other process on this host holds: an flock per slot, kept for the worker's life."""
+    folder = os.path.join(tempfile.gettempdir(), "grader-sandbox-slots")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    claimed = []
+    for slot in range(SLOT_BASE, SLOT_BASE + SLOT_COUNT):
+        handle = os.open(os.path.join(folder, f"{slot}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            continue
+        claimed.append((slot, handle))
+        if len(claimed) == count:
+            return claimed
+    raise RuntimeError(f"no free sandbox slot in {folder}")
+
+
+def run_on_worker(files, calls, options):
+    """The task: run one submission's calls in this worker's sandbox; returns JSON bytes only.
+
+    files: {file name: bytes}; calls: the plan's calls with their inputs; options: plain
+    timeouts, limits, isolation layers and paths to hide.
+    """
+    started = time.perf_counter()
+    worker = get_worker()
+    plugin = worker.plugins.get(PLUGIN_NAME)
+    if plugin is None:
+        return encode_failure("this Dask worker has no grader zygotes (the plugin was not set up)")
+    settings = Settings(timeouts=dict(options["timeouts"]), limits=Limits(**options["limits"]),
+                        isolation=tuple(options["isolation"]))
+    with plugin.zygote() as zygote:
+        for attempt in range(2):
+            try:
+                runs = run_submission(files, calls, zygote=zygote, settings=settings,
+                                      hide=(*options["hide"], worker.local_directory))  # where Dask may spill
+                break
+            except RunnerError as exc:  # the OOM killer can take a zygote; student code cannot
+                if attempt:
+                    return encode_failure(f"RunnerError: {exc}")
+                zygote.close()
+                zygote.start()
+            except Exception as exc:  # noqa: BLE001 - told to the coordinator as text, never as an object
+                return encode_failure(f"{type(exc).__name__}: {exc}")
+        return encode_runs(runs, isolation=zygote.last_sandbox, seconds=time.perf_counter() - started)
+
+
+class DaskExecutor:
+    """Grades on a Dask cluster: an existing scheduler (tcp://host:8786) or a LocalCluster ("local:N")."""
+
+    def __init__(self, address, *, connect_seconds=CONNECT_SECONDS):
+        self.address, self.connect_seconds = address, connect_seconds
+        self.kind, self.local_workers = parse_address(address)
+        self.client = self.cluster = None
+        self.workers = self.local_workers or 1
+
+    def __enter__(self):
+        try:
+            if self.kind == "local":
+                self.cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster, timeout=self.connect_seconds)
+            else:
+                self.client = Client(self.kind, timeout=self.connect_seconds)
+            self.client.register_plugin(ZygotePlugin(), name=PLUGIN_NAME)
+        except (OSError, TimeoutError) as exc:
+            self.__exit__()
+            raise BatchError(_("cannot reach the Dask scheduler at {address}: {problem}").format(
+                address=self.address, problem=exc)) from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            with _quiet() if self.client.status != "running" else nullcontext():
+                try:  # without a scheduler, closing only cancels the client's reconnection: nothing worth a traceback
+                    self.client.close(timeout=5)
+                except (OSError, TimeoutError, CancelledError):
+                    pass
+        if self.cluster is not None:
+            self.cluster.close(timeout=10)
+        self.client = self.cluster = None
+
+    def grade(self, jobs, *, settings, hide):
+        """Plan, submit a window of tasks, judge each reply as it comes; yields Outcomes in finishing order."""
+        from grader.grading import judge_submission, plan_submission  # the coordinator's side: checks, references
+
+        options = {"timeouts": dict(settings.timeouts), "isolation": list(settings.isolation),
+                   "limits": {"memory_bytes": settings.limits.memory_bytes, "file_bytes": settings.limits.file_bytes,
+                              "open_files": settings.limits.open_files},
+                   "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
+        pending = list(reversed(jobs))
+        waiting = {}  # future -> (job, plan, seconds spent here)
+        counted = time.monotonic()
+        while pending or waiting:
+            if time.monotonic() - counted > 10:  # workers may join or leave during a batch
+                self.workers, counted = max(1, self._threads()), time.monotonic()
+            while pending and len(waiting) < IN_FLIGHT_PER_THREAD * self.workers:
+                job = pending.pop()
+                started = time.perf_counter()
+                try:
+                    plan = plan_submission(job.submission.folder, student=job.submission.student, visibilities=BOTH,
+                                           hidden_seed=job.seed, shown_as=N_("the submission"))
+                    if not plan.calls:  # every file missing or broken: nothing to run
+                        yield Outcome(job, judge_submission(plan, {}, settings), time.perf_counter() - started)
+                        continue
+                except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
+                    yield Outcome(job, failure=f"{type(exc).__name__}: {exc}")
+                    continue
+                key = f"grade-{job.submission.student}-{uuid.uuid4().hex[:12]}"
+                future = self.client.submit(run_on_worker, plan.files(), list(plan.calls), options, key=key, pure=False)
+                waiting[future] = (job, plan, time.perf_counter() - started)
+            if waiting:
+                for future in self._finished(waiting):
+                    yield self._outcome(future, *waiting.pop(future), settings)
+
+    def _finished(self, waiting):
+        """Futures done now; stops the batch when the scheduler went away or no worker came for too long."""
+        alone_since = None
+        while True:
+            try:
+                done, _not_done = wait(list(waiting), timeout=2, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = ()
+            except (CancelledError, OSError):  # futures are cancelled when the connection to the scheduler is lost
+                raise self._lost() from None
+            if any(future.status == "cancelled" for future in done) or self.client.status not in ("running", "connecting"):
+                raise self._lost()
+            if done:
+                return done
+            if self._threads() == 0:
+                alone_since = alone_since or time.monotonic()
+                if time.monotonic() - alone_since > NO_WORKERS_SECONDS:
+                    raise BatchError(_("the Dask scheduler at {address} has had no workers for {seconds} s").format(
+                        address=self.address, seconds=NO_WORKERS_SECONDS))
+            else:
+                alone_since = None
+
+    def _threads(self):
+        """Worker threads the scheduler knows of now; a scheduler gone meanwhile stops the batch."""
+        try:
+            return sum(self.client.nthreads().values())
+        except (OSError, TimeoutError, CancelledError):
+            raise self._lost() from None
+
+    def _lost(self):
+        return BatchError(_("lost the Dask scheduler at {address}; start it again and rerun the same command "
+                            "to resume (students already graded are kept)").format(address=self.address))
+
+    def _outcome(self, future, job, plan, planning_seconds, settings):
+        from grader.grading import judge_submission
+
+        started = time.perf_counter()
+        if future.status == "error":  # e.g. KilledWorker: it took down every worker it was tried on
+            return Outcome(job, failure=f"the Dask task failed: {str(future.exception())[:500]}")
+        if future.status != "finished":
+            return Outcome(job, failure=f"the Dask task ended as {future.status}")
+        try:
+            runs, isolation, run_seconds, failure = decode_runs(future.result(), plan.calls)
+            if failure:
+                return Outcome(job, failure=failure)
+            result = judge_submission(plan, runs, settings)
+        except WireError as exc:
+            return Outcome(job, failure=str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
+            return Outcome(job, failure=f"{type(exc).__name__}: {exc}")
+        return Outcome(job, result, planning_seconds + run_seconds + time.perf_counter() - started, isolation)
+
+
+@contextmanager
+def _quiet():
+    """Silence logging for a moment (Dask's tracebacks of a reconnection we cancel), then restore it."""
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
