@@ -20,7 +20,8 @@ from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
 from grader.grading import problem_result
 from grader.i18n import _
-from grader.intake import discover, stage
+from grader.intake import stage
+from grader.lms_intake import ClassError, open_class
 from grader.seeds import course_secret, hidden_seed
 
 __all__ = ["BOTH", "BatchError", "BatchSummary", "Graded", "grade_class"]
@@ -83,7 +84,8 @@ def _check_dirs(submissions_dir: Path, out_dir: Path):
 
 
 def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=False, settings=Settings(),
-                secret=None, gradebook_url=None, on_progress=None, command="grade", dask=None, executor=None):
+                secret=None, gradebook_url=None, on_progress=None, command="grade", assignment=None, dask=None,
+                executor=None):
     """Grade every submission in submissions_dir into out_dir; returns a BatchSummary.
 
     Submissions run on `executor`, by default forked local judges (`workers` of them),
@@ -91,18 +93,24 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     on_progress(event, **info) is called with "start" (total=), "graded" (item=) and "finish".
     """
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
+    try:
+        layout = open_class(submissions_dir, assignment=assignment)  # a folder, or a Canvas/Moodle/nbgrader download
+    except ClassError as exc:
+        raise BatchError(str(exc)) from None
+    submissions_dir = layout.folder
     _check_dirs(submissions_dir, out_dir)
     secret = course_secret(given=secret, out_dir=out_dir)
     gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
     executor = executor or make_executor(workers=workers, dask=dask)
     gradebook = Gradebook(gradebook_url)
     summary = BatchSummary(out_dir, gradebook_url)
-    entries = discover(submissions_dir)
+    entries = list(layout.entries)
     if students:
         known = {student for student, _ in entries}
         summary.unknown_students = sorted(set(students) - known)
         entries = [(student, path) for student, path in entries if student in set(students)]
     notify = on_progress or (lambda event, **info: None)
+    notify("intake", summary=layout.summary)
     staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
     staging_root.chmod(0o755)
     try:
@@ -125,11 +133,11 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                     _record(gradebook, run_id, summary, notify, out_dir,
                             Outcome(job, problem_result(job.submission.student, job.submission.problem)))
             if readable:
-                hide = (out_dir.resolve(), submissions_dir.resolve())  # the class and its results stay invisible to students
+                hide = (out_dir.resolve(), *layout.private_folders)  # the class and its results stay invisible to students
                 with closing(running.grade(readable, settings=settings, hide=hide)) as outcomes:
                     for outcome in outcomes:
                         _record(gradebook, run_id, summary, notify, out_dir, outcome)
-        present = {student for student, _ in discover(submissions_dir)}
+        present = {student for student, _ in layout.entries}
         _write_exports(gradebook, out_dir, present)
         for item in summary.skipped:
             for result, row in gradebook.latest({item.student}):
@@ -140,6 +148,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
+        layout.close()
         gradebook.close()
     notify("finish")
     return summary

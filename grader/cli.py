@@ -24,7 +24,8 @@ def _parser():
     grade.add_argument("--lang", choices=("en", "zh"), default=None,
                        help="language of messages and reports (default: from the locale, else English)")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
-                       help="folder with one entry per student: a folder or a .zip named by the student id")
+                       help="folder with one entry per student (a folder or a .zip named by the student id), "
+                            "or a Canvas or Moodle download (zip or folder), or nbgrader's submitted/ folder")
     grade.add_argument("--out", type=Path, required=True, help="where results, grades.csv and the gradebook go")
     grade.add_argument("--workers", default=None, help="parallel workers (default: the number of CPUs)")
     grade.add_argument("--student", action="append", default=None, metavar="ID",
@@ -34,6 +35,8 @@ def _parser():
     grade.add_argument("--secret", default=None, help="course secret for the per-student hidden inputs")
     grade.add_argument("--config", type=Path, default=None, help="course config file (TOML, a [grader] table)")
     grade.add_argument("--gradebook", default=None, help="SQLAlchemy URL (default: sqlite in OUT)")
+    grade.add_argument("--assignment", default=None, metavar="NAME",
+                       help="nbgrader submissions: the assignment to grade when submitted/ holds several")
     grade.add_argument("--dask", default=None, metavar="ADDRESS",
                        help="run submissions on a Dask cluster: a scheduler (tcp://host:8786) or local:N worker processes")
 
@@ -94,7 +97,8 @@ def run_grade(args, out=sys.stdout):
         try:
             summary = grade_class(submissions_dir=args.submissions, out_dir=args.out, workers=workers,
                                   students=args.student, force=args.force, settings=settings, secret=secret,
-                                  gradebook_url=gradebook, on_progress=progress.update, dask=args.dask,
+                                  gradebook_url=gradebook, on_progress=progress.update, assignment=args.assignment,
+                                  dask=args.dask,
                                   command=" ".join(["grade", *sys.argv[2:]]))
         except BatchError as exc:
             print(_("error: {problem}").format(problem=exc), file=sys.stderr)

@@ -28,6 +28,8 @@ class BatchProgress:
             if info.get("skipped"):
                 self.console.print(_("{count} unchanged submission(s) already graded: skipped (use --force to regrade)").format(
                     count=info["skipped"]))
+        elif event == "intake":
+            self.console.print(info["summary"])
         elif event == "isolation":
             missing = {layer: state for layer, state in info["layers"].items() if state != "on"}
             if missing:

@@ -73,7 +73,8 @@ def test_the_sample_class_grades_identically_on_local_and_dask(cluster, tmp_path
     assert [item.student for item in remote.graded] != [] and remote.mean == local.mean
     assert remote.isolation == local.isolation and remote.reports_index.exists()
     kinds = [event for event, _info in events]
-    assert kinds[0] == "start" and dict(events[0][1])["total"] == 13 and kinds[-1] == "finish"
+    assert kinds[:2] == ["intake", "start"] and dict(events[1][1])["total"] == 13 and kinds[-1] == "finish"
+    assert "one folder or zip per student, 13 student(s)" in dict(events[0][1])["summary"]
     assert kinds.count("graded") == 13 and "isolation" in kinds
 
 

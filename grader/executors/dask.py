@@ -124,6 +124,10 @@ class DaskExecutor:
         self.workers = self.local_workers or 1
 
     def __enter__(self):
+        # Dask's own client-side logs (a lost connection comes with a traceback at INFO) are not for instructors:
+        # what matters is reported by this executor as a BatchError with a message.
+        self.saved_level = logging.getLogger("distributed").level
+        logging.getLogger("distributed").setLevel(logging.ERROR)
         try:
             if self.kind == "local":
                 self.cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
@@ -149,6 +153,7 @@ class DaskExecutor:
         if self.cluster is not None:
             self.cluster.close(timeout=10)
         self.client = self.cluster = None
+        logging.getLogger("distributed").setLevel(getattr(self, "saved_level", logging.NOTSET))
 
     def grade(self, jobs, *, settings, hide):
         """Plan, submit a window of tasks, judge each reply as it comes; yields Outcomes in finishing order."""
