@@ -18,7 +18,6 @@ from grader.executors import Job, Outcome, make_executor
 from grader.executors.base import BOTH, BatchError
 from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
-from grader.grading import problem_result
 from grader.i18n import _
 from grader.intake import stage
 from grader.lms_intake import ClassError, open_class
@@ -102,6 +101,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     secret = course_secret(given=secret, out_dir=out_dir)
     gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
     executor = executor or make_executor(workers=workers, dask=dask)
+    if hasattr(executor, "warm"):
+        executor.warm()  # zygotes import torch while this process does the intake
     gradebook = Gradebook(gradebook_url)
     summary = BatchSummary(out_dir, gradebook_url)
     entries = list(layout.entries)
@@ -113,6 +114,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     notify("intake", summary=layout.summary)
     staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
     staging_root.chmod(0o755)
+    from grader.grading import problem_result  # imports torch: after the zygotes have started theirs
+
     try:
         todo = []
         for student, source in entries:
@@ -147,6 +150,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
 
         summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
     finally:
+        if hasattr(executor, "release"):
+            executor.release()
         shutil.rmtree(staging_root, ignore_errors=True)
         layout.close()
         gradebook.close()

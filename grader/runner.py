@@ -54,6 +54,7 @@ class Zygote:
         self.start()
 
     def start(self):
+        self.owner = os.getpid()  # only the process that started it may wait for it
         self.process = subprocess.Popen(
             [self.python, "-I", str(HARNESS_DIR / "zygote.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -105,9 +106,32 @@ class Zygote:
             elif message.get("kind") == "done":
                 return lines, message
 
+    def detach(self):
+        """Let go of the pipes in this process (another process that inherited them drives the zygote now).
+
+        The zygote ends when every holder of its stdin has let go; its starter still reaps it with close().
+        """
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
     def close(self):
         """Stop the zygote: it holds nothing worth a slow interpreter shutdown."""
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if os.getpid() != self.owner:  # inherited by a forked judge: it can only let go, its starter reaps
+            self.detach()
+            return
+        if self.process.stdin.closed:  # detached here earlier: the judge that drove it has let go or will
+            try:
+                self.process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            return
+        if self.process.poll() is None:
             self.process.stdin.close()
             try:
                 self.process.wait(timeout=0.2)

@@ -19,11 +19,24 @@ from grader.runner import RunnerError, Zygote
 class LocalExecutor:
     def __init__(self, workers=1):
         self.workers = max(1, int(workers))
+        self.zygotes = []  # started early by warm(), handed to the judges
+
+    def warm(self):
+        """Start the zygotes now: their torch imports overlap with the coordinator's own (intake, probes)."""
+        if not self.zygotes:
+            self.zygotes = [Zygote(slot=slot) for slot in range(self.workers)]
+
+    def release(self):
+        """Stop or reap the zygotes started by warm(), used or not."""
+        zygotes, self.zygotes = self.zygotes, []
+        for zygote in zygotes:
+            zygote.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        self.release()
         return None
 
     def grade(self, jobs, *, settings, hide):
@@ -40,11 +53,14 @@ class LocalExecutor:
         count = min(self.workers, len(jobs))
         for _slot in range(count):
             todo.put(None)  # one stop sign per judge
-        judges = [context.Process(target=_judge, args=(slot, todo, finished, settings, hide), daemon=True)
+        warm = self.zygotes[:count]
+        judges = [context.Process(target=_judge, args=(slot, todo, finished, settings, hide, warm), daemon=True)
                   for slot in range(count)]
         try:
             for judge in judges:
                 judge.start()
+            for zygote in self.zygotes:
+                zygote.detach()  # the judges drive them now; unused ones end at once
             for _position in range(len(jobs)):
                 yield _next_outcome(finished, judges)
             for judge in judges:
@@ -68,13 +84,16 @@ def _next_outcome(finished, judges):
                     codes=codes)) from None
 
 
-def _judge(slot, todo, finished, settings, hide):
-    """A judge process: grade jobs from `todo` on its own zygote until told to stop."""
+def _judge(slot, todo, finished, settings, hide, warm=()):
+    """A judge process: grade jobs from `todo` on its own zygote (warm[slot] if started early) until told to stop."""
     import torch
 
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
     torch.set_num_threads(1)
-    with Zygote(slot=slot) as zygote:
+    for other, zygote in enumerate(warm):
+        if other != slot:
+            zygote.detach()  # so that another judge's zygote ends when that judge lets go
+    with (warm[slot] if slot < len(warm) else Zygote(slot=slot)) as zygote:
         while (job := todo.get()) is not None:
             started = time.perf_counter()
             result, failure = None, ""
