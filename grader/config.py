@@ -64,19 +64,27 @@ def _timeout_from(value, source):
     return seconds
 
 
-def read_course_config(path):
-    """The [grader] table of a course config file (TOML): secret, timeout, workers, gradebook."""
+def read_toml(path) -> dict:
+    """A TOML file as a dict; ConfigError naming the file when it cannot be read or parsed."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(_("{file}: cannot be read ({problem})").format(file=path, problem=exc.strerror)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(_("{file}: not valid TOML ({problem})").format(file=path, problem=_("not UTF-8 text"))) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_("{file}: not valid TOML ({problem})").format(file=path, problem=exc)) from None
+
+
+def read_course_config(path):
+    """The [grader] table of a course config file (TOML): secret, timeout, workers, gradebook."""
+    path = Path(path)
+    data = read_toml(path)
     table = data.get("grader", {})
     unknown = set(table) - {"secret", "timeout", "workers", "gradebook"}
     if not isinstance(table, dict) or unknown:

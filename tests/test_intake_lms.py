@@ -17,6 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from conftest import REPO
+from test_intake import make_zip
 from grader.batch import grade_class
 from grader.config import EXERCISE_IDS, SOLUTIONS_DIR
 from grader.intake import discover, stage
@@ -26,20 +27,6 @@ LMS_FIXTURES = REPO / "tests" / "fixtures" / "lms"
 CANVAS_ZIP = LMS_FIXTURES / "nn101-hw1_submissions.zip"
 MOODLE_ZIP = LMS_FIXTURES / "NN101-Perceptrons-4242.zip"
 BUGGY_SIGMOID = REPO / "tests" / "fixtures" / "submissions" / "sigmoid_sign_error" / "sigmoid.py"
-
-
-def make_zip(path, entries):
-    """entries: name -> bytes, or (bytes, unix mode) for links."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            info = zipfile.ZipInfo(name)
-            mode = stat.S_IFREG | 0o644
-            if isinstance(data, tuple):
-                data, mode = data
-            info.external_attr = mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return path
 
 
 def zip_bytes(tmp_path, entries, name="inner.zip"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from grader.config import ConfigError
+from grader.config import ConfigError, read_toml
 from grader.i18n import _
 
 REQUIRED = ("client_id", "token_url", "lineitem", "private_key_file", "key_id")
@@ -140,19 +140,8 @@ def parse_lti_table(table, path):
 
 def load_lti_config(path):
     """The LtiConfig of the [lti] table in the TOML file at `path`."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(_("{file}: cannot be read ({problem})").format(file=path, problem=exc.strerror)) from None
-    except UnicodeDecodeError:
-        raise ConfigError(_("{file}: not valid TOML ({problem})").format(file=path, problem=_("not UTF-8 text"))) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_("{file}: not valid TOML ({problem})").format(file=path, problem=exc)) from None
+    data = read_toml(path)
     table = data.get("lti")
     if not isinstance(table, dict):
         raise ConfigError(_("{file}: has no [lti] table").format(file=path))
