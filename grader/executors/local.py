@@ -11,7 +11,6 @@ import signal
 import time
 
 from grader.executors.base import BOTH, BatchError, Outcome
-from grader.grading import build_probes, grade_submission
 from grader.i18n import N_, _
 from grader.runner import RunnerError, Zygote
 
@@ -41,6 +40,7 @@ class LocalExecutor:
 
     def grade(self, jobs, *, settings, hide):
         """Yield an Outcome per job as judges finish them; judges are killed if the caller stops early."""
+        from grader.grading import build_probes  # torch: imported here, once the zygotes are starting theirs
         from grader.registry import ALL_CHECKS
 
         if not jobs:
@@ -106,6 +106,8 @@ def _judge(slot, todo, finished, settings, hide, warm=()):
 
 def _grade_with_retry(zygote, submission, seed, settings, hide):
     """A zygote that dies is restarted once; student code cannot make it die, but the OOM killer can."""
+    from grader.grading import grade_submission
+
     for attempt in range(2):
         try:
             return grade_submission(submission.folder, student=submission.student, visibilities=BOTH,
