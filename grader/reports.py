@@ -19,7 +19,6 @@ gradebook alone.
 import re
 import statistics
 import textwrap
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,13 +61,13 @@ def report_href(student: str, fmt="html") -> str:
 
 # --- cleaning and escaping -------------------------------------------------------------------
 
-_INVISIBLE = {0x200E, 0x200F, 0x061C} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))  # bidi controls
+# Unicode's control characters (category Cc) but newline and tab, lone surrogates (Cs), and the bidi controls.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text) -> str:
     """Text from results made safe for every format: no control characters (bar newline and tab), no bidi overrides."""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or (
-        unicodedata.category(ch) not in ("Cc", "Cs") and ord(ch) not in _INVISIBLE))
+    return _UNSAFE.sub("", str(text))
 
 
 _MD_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|~#&!{}])")
@@ -321,11 +320,11 @@ def class_view(results, rows=None) -> dict:
 
 # --- rendering -------------------------------------------------------------------------------
 
-def render_student(result, fmt="html", *, row=None) -> str:
-    """One student's report as text in one format (html, md or txt)."""
+def render_student(result, fmt="html", *, row=None, view=None) -> str:
+    """One student's report as text in one format (html, md or txt); `view` saves rebuilding it per format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    return _render(f"student.{fmt}", fmt, s=student_view(result, row))
+    return _render(f"student.{fmt}", fmt, s=view or student_view(result, row))
 
 
 def render_index(results, *, rows=None) -> str:
@@ -341,9 +340,10 @@ def render_student_reports(results, *, out_dir, rows=None) -> list:
     rows = rows or {}
     written = []
     for result in sorted(results, key=lambda item: item.student):
+        view = student_view(result, rows.get(result.student))
         for fmt in FORMATS:
             path = reports_dir(out_dir) / f"{report_stem(result.student)}.{fmt}"
-            write_atomically(path, render_student(result, fmt, row=rows.get(result.student)))
+            write_atomically(path, render_student(result, fmt, view=view))
             written.append(path)
     return written
 
