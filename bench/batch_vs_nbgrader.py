@@ -160,6 +160,17 @@ def run_ours(class_dir: Path, out: Path, workers: int):
     return (wall, cpu, mem), scores, ""
 
 
+def steady_rate(out: Path):
+    """Submissions per second between the first and the last one recorded in the gradebook (start-up left out)."""
+    import sqlite3
+    from datetime import datetime
+
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        stamps = sorted(datetime.fromisoformat(row[0]) for row in db.execute("SELECT graded_at FROM gradings"))
+    span = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else 0.0
+    return (len(stamps) - 1) / span if span > 0 else float("nan")
+
+
 def run_nbgrader(root: Path, roster, venv: Path):
     """Build the course, release it, submit the class, time `nbgrader autograde ps1`."""
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
@@ -222,6 +233,9 @@ def main(argv=None):
                   f"{mem.peak_rss / 2**20:>14.0f}{mem.peak_pss / 2**20:>9.0f}")
         if ours:
             print(f"\nours / nbgrader throughput: {nbg[0] / ours[0]:.1f}x (target >= 100x)")
+            steady = steady_rate(tmp / "ours-out")
+            print(f"ours once started (first to last graded, start-up and reports left out): {steady:.2f} subs/s, "
+                  f"{steady * nbg[0] / len(roster):.0f}x nbgrader's whole-command rate")
             rss = ours[2].peak_rss / 2**20
             print(f"our peak RSS, summed over up to {ours[2].max_procs} processes: {rss:.0f} MiB "
                   f"(PSS {ours[2].peak_pss / 2**20:.0f} MiB) vs budget {BUDGET_MIB} MiB: "
