@@ -10,15 +10,17 @@ expected values, scores, the gradebook and the reports stay with the coordinator
 """
 import fcntl
 import logging
+import multiprocessing
 import os
 import queue
+import threading
 import tempfile
 import time
 import uuid
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, nullcontext
 
-from distributed import Client, LocalCluster, get_worker, wait
+from distributed import Client, LocalCluster, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.config import Limits, Settings
@@ -124,6 +126,7 @@ class DaskExecutor:
         self.workers = self.local_workers or 1
 
     def __enter__(self):
+        self.desks = Desks.start(DESKS)  # forked before the Dask client starts its threads
         # Dask's own client-side logs (a lost connection comes with a traceback at INFO) are not for instructors:
         # what matters is reported by this executor as a BatchError with a message.
         self.saved_level = logging.getLogger("distributed").level
@@ -154,61 +157,74 @@ class DaskExecutor:
             self.cluster.close(timeout=10)
         self.client = self.cluster = None
         logging.getLogger("distributed").setLevel(getattr(self, "saved_level", logging.NOTSET))
+        if getattr(self, "desks", None) is not None:
+            self.desks.stop()
+            self.desks = None
 
     def grade(self, jobs, *, settings, hide):
-        """Plan, submit a window of tasks, judge each reply as it comes; yields Outcomes in finishing order."""
-        from grader.grading import judge_submission, plan_submission  # the coordinator's side: checks, references
-
+        """Desks plan; tasks go out in a window; replies go back to the desk that planned them; yields Outcomes."""
         options = {"timeouts": dict(settings.timeouts), "isolation": list(settings.isolation),
                    "limits": {"memory_bytes": settings.limits.memory_bytes, "file_bytes": settings.limits.file_bytes,
                               "open_files": settings.limits.open_files},
                    "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
-        pending = list(reversed(jobs))
-        waiting = {}  # future -> (job, plan, seconds spent here)
+        events = queue.SimpleQueue()  # ("desk", message) from the desks' pump, ("task", future) from Dask's callbacks
+        self.desks.listen(events)
+        pending = list(enumerate(jobs))[::-1]
+        planning, waiting, judging = 0, {}, 0  # jobs at a desk being planned / futures out / replies being judged
         counted = time.monotonic()
-        while pending or waiting:
+        while pending or planning or waiting or judging:
             if time.monotonic() - counted > 10:  # workers may join or leave during a batch
                 self.workers, counted = max(1, self._threads()), time.monotonic()
-            while pending and len(waiting) < IN_FLIGHT_PER_THREAD * self.workers:
-                job = pending.pop()
-                started = time.perf_counter()
-                try:
-                    plan = plan_submission(job.submission.folder, student=job.submission.student, visibilities=BOTH,
-                                           hidden_seed=job.seed, shown_as=N_("the submission"))
-                    if not plan.calls:  # every file missing or broken: nothing to run
-                        yield Outcome(job, judge_submission(plan, {}, settings), time.perf_counter() - started)
-                        continue
-                except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
-                    yield Outcome(job, failure=f"{type(exc).__name__}: {exc}")
-                    continue
-                key = f"grade-{job.submission.student}-{uuid.uuid4().hex[:12]}"
-                future = self.client.submit(run_on_worker, plan.files(), list(plan.calls), options, key=key, pure=False)
-                waiting[future] = (job, plan, time.perf_counter() - started)
-            if waiting:
-                for future in self._finished(waiting):
-                    yield self._outcome(future, *waiting.pop(future), settings)
-
-    def _finished(self, waiting):
-        """Futures done now; stops the batch when the scheduler went away or no worker came for too long."""
-        alone_since = None
-        while True:
+            while pending and planning + len(waiting) < IN_FLIGHT_PER_THREAD * self.workers:
+                index, job = pending.pop()
+                self.desks.send(index, ("plan", index, job, settings))
+                planning += 1
             try:
-                done, _not_done = wait(list(waiting), timeout=2, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = ()
-            except (CancelledError, OSError):  # futures are cancelled when the connection to the scheduler is lost
-                raise self._lost() from None
-            if any(future.status == "cancelled" for future in done) or self.client.status not in ("running", "connecting"):
-                raise self._lost()
-            if done:
-                return done
-            if self._threads() == 0:
-                alone_since = alone_since or time.monotonic()
-                if time.monotonic() - alone_since > NO_WORKERS_SECONDS:
-                    raise BatchError(_("the Dask scheduler at {address} has had no workers for {seconds} s").format(
-                        address=self.address, seconds=NO_WORKERS_SECONDS))
-            else:
-                alone_since = None
+                source, item = events.get(timeout=2)
+            except queue.Empty:
+                self._check_alive(waiting)
+                continue
+            if source == "desk" and item[0] == "planned":
+                _kind, index, job, files, calls, seconds = item
+                planning -= 1
+                key = f"grade-{job.submission.student}-{uuid.uuid4().hex[:12]}"
+                future = self.client.submit(run_on_worker, files, calls, options, key=key, pure=False)
+                waiting[future] = (index, job, seconds)
+                future.add_done_callback(lambda done: events.put(("task", done)))
+            elif source == "desk":  # ("outcome", index, Outcome, stage)
+                _kind, _index, outcome, stage = item
+                if outcome is None:
+                    raise BatchError(_("the grading workers stopped unexpectedly (exit codes {codes}); rerun to resume").format(
+                        codes=", ".join(str(process.exitcode) for process in self.desks.processes)))
+                if stage == "plan":
+                    planning -= 1
+                else:
+                    judging -= 1
+                yield outcome
+            elif item in waiting:
+                index, job, seconds = waiting.pop(item)
+                if item.status == "cancelled" or self.client.status not in ("running", "connecting"):
+                    raise self._lost()
+                if item.status == "error":  # e.g. KilledWorker: it took down every worker it was tried on
+                    reply = ("failure", f"the Dask task failed: {str(item.exception())[:500]}")
+                elif item.status != "finished":
+                    reply = ("failure", f"the Dask task ended as {item.status}")
+                else:
+                    reply = ("bytes", item.result())
+                self.desks.send(index, ("judge", index, reply, seconds))
+                judging += 1
+
+    def _check_alive(self, waiting):
+        """Nothing happened for a while: the scheduler may be gone, or have no workers for too long."""
+        if self.client.status not in ("running", "connecting"):
+            raise self._lost()
+        if waiting and self._threads() == 0:
+            self.alone_since = getattr(self, "alone_since", None) or time.monotonic()
+            if time.monotonic() - self.alone_since > NO_WORKERS_SECONDS:
+                raise BatchError(_("the Dask scheduler at {address} has had no workers for {seconds} s").format(
+                    address=self.address, seconds=NO_WORKERS_SECONDS))
+        else:
+            self.alone_since = None
 
     def _threads(self):
         """Worker threads the scheduler knows of now; a scheduler gone meanwhile stops the batch."""
@@ -221,24 +237,118 @@ class DaskExecutor:
         return BatchError(_("lost the Dask scheduler at {address}; start it again and rerun the same command "
                             "to resume (students already graded are kept)").format(address=self.address))
 
-    def _outcome(self, future, job, plan, planning_seconds, settings):
-        from grader.grading import judge_submission
 
-        started = time.perf_counter()
-        if future.status == "error":  # e.g. KilledWorker: it took down every worker it was tried on
-            return Outcome(job, failure=f"the Dask task failed: {str(future.exception())[:500]}")
-        if future.status != "finished":
-            return Outcome(job, failure=f"the Dask task ended as {future.status}")
-        try:
-            runs, isolation, run_seconds, failure = decode_runs(future.result(), plan.calls)
-            if failure:
-                return Outcome(job, failure=failure)
-            result = judge_submission(plan, runs, settings)
-        except WireError as exc:
-            return Outcome(job, failure=str(exc))
-        except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
-            return Outcome(job, failure=f"{type(exc).__name__}: {exc}")
-        return Outcome(job, result, planning_seconds + run_seconds + time.perf_counter() - started, isolation)
+DESKS = 2  # forked planner/judge processes: the coordinator's share of the work runs in parallel, off its GIL
+
+
+class Desks:
+    """Forked processes that plan submissions and judge the replies; a job is judged where it was planned.
+
+    The plan (probes, expected values) never leaves its desk: the coordinator gets the calls to send,
+    and hands back the worker's reply bytes. Only plain objects travel between the processes.
+    """
+
+    def __init__(self, processes, inboxes, outbox):
+        self.processes, self.inboxes, self.outbox = processes, inboxes, outbox
+        self.pump = None
+
+    @classmethod
+    def start(cls, count):
+        context = multiprocessing.get_context("fork")
+        outbox = context.Queue()
+        inboxes = [context.Queue() for _desk in range(count)]
+        processes = [context.Process(target=_desk, args=(inbox, outbox), daemon=True) for inbox in inboxes]
+        for process in processes:
+            process.start()
+        return cls(processes, inboxes, outbox)
+
+    def send(self, index, message):
+        self.inboxes[index % len(self.inboxes)].put(message)
+
+    def listen(self, events):
+        """Relay every desk message into `events` from a thread (Dask's callbacks feed the same queue)."""
+        if self.pump is None:
+            self.pump = threading.Thread(target=self._relay, args=(events,), daemon=True)
+            self.pump.start()
+        else:
+            self.events = events
+
+    def _relay(self, events):
+        self.events = events
+        while True:
+            try:
+                message = self.outbox.get(timeout=1.0)
+            except queue.Empty:
+                if not any(process.is_alive() for process in self.processes):
+                    self.events.put(("desk", ("outcome", -1, None, "dead")))
+                    return
+                continue
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            self.events.put(("desk", message))
+
+    def stop(self):
+        for inbox in self.inboxes:
+            inbox.put(None)
+        for process in self.processes:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.outbox.put(None)
+
+
+def _desk(inbox, outbox):
+    """A desk process: plan jobs and judge their replies until told to stop (None)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
+    from grader.grading import judge_submission, plan_submission
+
+    plans = {}
+    while (message := inbox.get()) is not None:
+        if message[0] == "plan":
+            _kind, index, job, settings = message
+            started = time.perf_counter()
+            try:
+                plan = plan_submission(job.submission.folder, student=job.submission.student, visibilities=BOTH,
+                                       hidden_seed=job.seed, shown_as=N_("the submission"))
+                if not plan.calls:  # every file missing or broken: nothing to run
+                    outbox.put(("outcome", index, Outcome(job, judge_submission(plan, {}, settings),
+                                                          time.perf_counter() - started), "plan"))
+                    continue
+            except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
+                outbox.put(("outcome", index, Outcome(job, failure=f"{type(exc).__name__}: {exc}"), "plan"))
+                continue
+            plans[index] = (job, plan, settings)
+            outbox.put(("planned", index, job, plan.files(), list(plan.calls), time.perf_counter() - started))
+        elif message[0] == "judge":
+            _kind, index, reply, planning_seconds = message
+            job, plan, settings = plans.pop(index)
+            outbox.put(("outcome", index, _judged(job, plan, reply, planning_seconds, settings), "judge"))
+
+
+def _judged(job, plan, reply, planning_seconds, settings):
+    """The Outcome of one worker reply: ("bytes", JSON from the worker) or ("failure", why)."""
+    from grader.grading import judge_submission
+
+    started = time.perf_counter()
+    kind, data = reply
+    if kind == "failure":
+        return Outcome(job, failure=data)
+    try:
+        runs, isolation, run_seconds, failure = decode_runs(data, plan.calls)
+        if failure:
+            return Outcome(job, failure=failure)
+        result = judge_submission(plan, runs, settings)
+    except WireError as exc:
+        return Outcome(job, failure=str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported by the coordinator, as for local judges
+        return Outcome(job, failure=f"{type(exc).__name__}: {exc}")
+    return Outcome(job, result, planning_seconds + run_seconds + time.perf_counter() - started, isolation)
 
 
 @contextmanager
