@@ -34,7 +34,8 @@ from grader.runner import RunnerError, Zygote
 PLUGIN_NAME = "grader-zygotes"
 SLOT_BASE = 1000  # sandbox uids 61000 + 1000.. for Dask zygotes: never one a local judge on the same host uses
 SLOT_COUNT = 1000
-IN_FLIGHT_PER_THREAD = 4  # tasks queued per worker thread, so that no worker waits while the coordinator judges
+IN_FLIGHT_PER_THREAD = 2  # tasks queued per worker thread, so that no worker waits while the coordinator judges
+PER_TASK = 4  # submissions per Dask task (fewer for a small class, so that every worker gets some)
 CONNECT_SECONDS = 20
 NO_WORKERS_SECONDS = 300  # how long the batch waits for a cluster without workers before it stops
 
@@ -116,6 +117,26 @@ def run_on_worker(files, calls, options):
         return encode_runs(runs, isolation=zygote.last_sandbox, seconds=time.perf_counter() - started)
 
 
+def run_batch_on_worker(submissions, options):
+    """The task: several submissions, [(files, calls), ...], one after another; returns a list of JSON bytes.
+
+    Batching spreads Dask's per-task cost (scheduling, messages) over a few submissions.
+    """
+    return [run_on_worker(files, calls, options) for files, calls in submissions]
+
+
+def _replies(future, count):
+    """What a finished task gives for each of its `count` submissions: ("bytes", JSON) or ("failure", why)."""
+    if future.status == "error":  # e.g. KilledWorker: it took down every worker it was tried on
+        return [("failure", f"the Dask task failed: {str(future.exception())[:500]}")] * count
+    if future.status != "finished":
+        return [("failure", f"the Dask task ended as {future.status}")] * count
+    result = future.result()
+    if not isinstance(result, list) or len(result) != count or not all(isinstance(item, bytes) for item in result):
+        return [("failure", "the Dask task returned something other than one reply per submission")] * count
+    return [("bytes", item) for item in result]
+
+
 class DaskExecutor:
     """Grades on a Dask cluster: an existing scheduler (tcp://host:8786) or a LocalCluster ("local:N")."""
 
@@ -170,15 +191,25 @@ class DaskExecutor:
         events = queue.SimpleQueue()  # ("desk", message) from the desks' pump, ("task", future) from Dask's callbacks
         self.desks.listen(events)
         pending = list(enumerate(jobs))[::-1]
-        planning, waiting, judging = 0, {}, 0  # jobs at a desk being planned / futures out / replies being judged
+        per_task = max(1, min(PER_TASK, -(-len(jobs) // (2 * self.workers))))  # small classes still spread out
+        planning, planned, waiting, judging = 0, [], {}, 0  # at a desk / ready to send / out in tasks / being judged
         counted = time.monotonic()
-        while pending or planning or waiting or judging:
+        while pending or planning or planned or waiting or judging:
             if time.monotonic() - counted > 10:  # workers may join or leave during a batch
                 self.workers, counted = max(1, self._threads()), time.monotonic()
-            while pending and planning + len(waiting) < IN_FLIGHT_PER_THREAD * self.workers:
+            out = sum(len(batch) for batch in waiting.values())
+            while pending and planning + len(planned) + out < IN_FLIGHT_PER_THREAD * per_task * self.workers:
                 index, job = pending.pop()
                 self.desks.send(index, ("plan", index, job, settings))
                 planning += 1
+            if planned and (len(planned) >= per_task or not planning):
+                batch, planned = planned[:per_task], planned[per_task:]
+                key = f"grade-{batch[0][1].submission.student}-{len(batch)}-{uuid.uuid4().hex[:12]}"
+                future = self.client.submit(run_batch_on_worker, [(files, calls) for _i, _j, files, calls, _s in batch],
+                                            options, key=key, pure=False)
+                waiting[future] = [(index, seconds) for index, _job, _files, _calls, seconds in batch]
+                future.add_done_callback(lambda done: events.put(("task", done)))
+                continue
             try:
                 source, item = events.get(timeout=2)
             except queue.Empty:
@@ -187,10 +218,7 @@ class DaskExecutor:
             if source == "desk" and item[0] == "planned":
                 _kind, index, job, files, calls, seconds = item
                 planning -= 1
-                key = f"grade-{job.submission.student}-{uuid.uuid4().hex[:12]}"
-                future = self.client.submit(run_on_worker, files, calls, options, key=key, pure=False)
-                waiting[future] = (index, job, seconds)
-                future.add_done_callback(lambda done: events.put(("task", done)))
+                planned.append((index, job, files, calls, seconds))
             elif source == "desk":  # ("outcome", index, Outcome, stage)
                 _kind, _index, outcome, stage = item
                 if outcome is None:
@@ -202,17 +230,13 @@ class DaskExecutor:
                     judging -= 1
                 yield outcome
             elif item in waiting:
-                index, job, seconds = waiting.pop(item)
+                batch = waiting.pop(item)
                 if item.status == "cancelled" or self.client.status not in ("running", "connecting"):
                     raise self._lost()
-                if item.status == "error":  # e.g. KilledWorker: it took down every worker it was tried on
-                    reply = ("failure", f"the Dask task failed: {str(item.exception())[:500]}")
-                elif item.status != "finished":
-                    reply = ("failure", f"the Dask task ended as {item.status}")
-                else:
-                    reply = ("bytes", item.result())
-                self.desks.send(index, ("judge", index, reply, seconds))
-                judging += 1
+                replies = _replies(item, len(batch))
+                for (index, seconds), reply in zip(batch, replies):
+                    self.desks.send(index, ("judge", index, reply, seconds))
+                    judging += 1
 
     def _check_alive(self, waiting):
         """Nothing happened for a while: the scheduler may be gone, or have no workers for too long."""
