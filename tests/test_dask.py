@@ -284,3 +284,29 @@ def test_an_unreachable_scheduler_is_a_clear_batch_error(tmp_path):
         grade_class(submissions_dir=tmp_path / "class", out_dir=tmp_path / "out", secret="k",
                     executor=DaskExecutor(address, connect_seconds=2))
     assert not gradings(tmp_path / "out" / "gradebook.sqlite")
+
+
+class _Finished:
+    """Stands in for a finished Dask future: only status, result and exception are read."""
+
+    def __init__(self, status, result=None, exception=None):
+        self.status, self._result, self._exception = status, result, exception
+
+    def result(self):
+        return self._result
+
+    def exception(self):
+        return self._exception
+
+
+def test_a_batch_reply_must_hold_one_json_reply_per_submission():
+    from grader.executors.dask import _replies
+
+    assert _replies(_Finished("finished", [b"{}", b"[]"]), 2) == [("bytes", b"{}"), ("bytes", b"[]")]
+    for wrong in ([b"{}"], [b"{}", "text"], b"{}", None, [b"{}", b"{}", b"{}"]):
+        replies = _replies(_Finished("finished", wrong), 2)
+        assert [kind for kind, _why in replies] == ["failure", "failure"]
+        assert "one reply per submission" in replies[0][1]
+    killed = _replies(_Finished("error", exception=RuntimeError("KilledWorker: it took down 3 workers")), 3)
+    assert len(killed) == 3 and all("KilledWorker" in why for _kind, why in killed)
+    assert _replies(_Finished("lost"), 1) == [("failure", "the Dask task ended as lost")]
