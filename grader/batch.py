@@ -101,8 +101,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     secret = course_secret(given=secret, out_dir=out_dir)
     gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
     executor = executor or make_executor(workers=workers, dask=dask)
-    if hasattr(executor, "warm"):
-        executor.warm()  # zygotes import torch while this process does the intake
+    executor.warm()  # local zygotes import torch while this process does the intake
     gradebook = Gradebook(gradebook_url)
     summary = BatchSummary(out_dir, gradebook_url)
     entries = list(layout.entries)
@@ -150,8 +149,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
 
         summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
     finally:
-        if hasattr(executor, "release"):
-            executor.release()
+        executor.release()
         shutil.rmtree(staging_root, ignore_errors=True)
         layout.close()
         gradebook.close()

@@ -31,6 +31,20 @@ def results_path(out_dir: Path, student: str) -> Path:
     return Path(out_dir) / "results" / f"{student}.json"
 
 
+def reports_dir(out_dir) -> Path:
+    return Path(out_dir) / "reports"
+
+
+def report_stem(student: str) -> str:
+    """The file name of a student's reports, without suffix: the id, unless it would clash with the index."""
+    return f"student-{student}" if student.lower() == "index" else student
+
+
+def report_path(out_dir, student: str, fmt: str) -> Path:
+    """OUT/reports/<student>.<fmt>: where `grade` and `report` write a student's report."""
+    return reports_dir(out_dir) / f"{report_stem(student)}.{fmt}"
+
+
 def write_result(out_dir: Path, result) -> Path:
     path = results_path(out_dir, result.student)
     write_atomically(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")

@@ -349,20 +349,13 @@ def _sandbox_hides(paths: AutograderPaths):
 def _grade(submission, seed, settings, paths):
     """Grade with a fresh zygote, restarted once if it dies (the OOM killer can do that; student code cannot)."""
     from grader.grading import grade_submission
-    from grader.runner import RunnerError, Zygote
+    from grader.runner import Zygote, with_restart
 
     with Zygote() as zygote:
-        for attempt in range(2):
-            try:
-                result = grade_submission(submission.folder, student=submission.student, visibilities=BOTH,
-                                          hidden_seed=seed, settings=settings, zygote=zygote,
-                                          shown_as=N_("the submission"), hide=_sandbox_hides(paths))
-                return result, dict(zygote.last_sandbox)
-            except RunnerError:
-                if attempt:
-                    raise
-                zygote.close()
-                zygote.start()
+        result = with_restart(zygote, lambda warm: grade_submission(
+            submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
+            zygote=warm, shown_as=N_("the submission"), hide=_sandbox_hides(paths)))
+        return result, dict(zygote.last_sandbox)
 
 
 def _report_isolation(isolation, out):

@@ -29,7 +29,7 @@ from markupsafe import Markup
 
 from grader import registry
 from grader.config import PROJECT_DIR
-from grader.exports import write_atomically
+from grader.exports import report_path, report_stem, reports_dir, write_atomically
 from grader import i18n
 from grader.misconceptions import CATALOGUE
 from grader.plots import pass_rate_plot, score_histogram
@@ -41,17 +41,8 @@ _ = i18n._  # strings made in Python (plot labels) and data from the registry, i
 # Deterministic SVG: fixed hash salt for generated ids, text kept as text (no glyph paths), no date.
 
 
-def reports_dir(out_dir) -> Path:
-    return Path(out_dir) / "reports"
-
-
 def index_path(out_dir) -> Path:
     return reports_dir(out_dir) / "index.html"
-
-
-def report_stem(student: str) -> str:
-    """The file name of a student's reports, without suffix: the id, unless it would clash with the index."""
-    return f"student-{student}" if student.lower() == "index" else student
 
 
 def report_href(student: str, fmt="html") -> str:
@@ -342,7 +333,7 @@ def render_student_reports(results, *, out_dir, rows=None) -> list:
     for result in sorted(results, key=lambda item: item.student):
         view = student_view(result, rows.get(result.student))
         for fmt in FORMATS:
-            path = reports_dir(out_dir) / f"{report_stem(result.student)}.{fmt}"
+            path = report_path(out_dir, result.student, fmt)
             write_atomically(path, render_student(result, fmt, view=view))
             written.append(path)
     return written

@@ -146,6 +146,17 @@ class Zygote:
         self.close()
 
 
+def with_restart(zygote, action):
+    """action(zygote); if the zygote itself died (the OOM killer can do that, student code cannot), once more
+    on a restarted one. A second RunnerError is the caller's to report."""
+    try:
+        return action(zygote)
+    except RunnerError:
+        zygote.close()
+        zygote.start()
+        return action(zygote)
+
+
 def _sandbox_report(line):
     event = _parse(line) or {}
     layers = event.get("layers") if event.get("event") == "sandbox" else None

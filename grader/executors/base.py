@@ -38,6 +38,10 @@ class Executor(Protocol):
 
     workers: int  # how many submissions run at once, for the gradebook's run record
 
+    def warm(self) -> None: ...  # start what is slow to start, before the batch's own work (may do nothing)
+
+    def release(self) -> None: ...  # stop what warm() started, whether or not grading happened
+
     def __enter__(self) -> "Executor": ...
 
     def __exit__(self, *exc) -> None: ...

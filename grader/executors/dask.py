@@ -29,7 +29,7 @@ from grader.executors.base import BOTH, BatchError, Outcome
 from grader.executors.wire import WireError, decode_runs, encode_failure, encode_runs
 from grader.executors.run import run_submission
 from grader.i18n import N_, _
-from grader.runner import RunnerError, Zygote
+from grader.runner import Zygote, with_restart
 
 PLUGIN_NAME = "grader-zygotes"
 SLOT_BASE = 1000  # sandbox uids 61000 + 1000.. for Dask zygotes: never one a local judge on the same host uses
@@ -101,19 +101,13 @@ def run_on_worker(files, calls, options):
         return encode_failure("this Dask worker has no grader zygotes (the plugin was not set up)")
     settings = Settings(timeouts=dict(options["timeouts"]), limits=Limits(**options["limits"]),
                         isolation=tuple(options["isolation"]))
+    hide = (*options["hide"], worker.local_directory)  # where Dask may spill
     with plugin.zygote() as zygote:
-        for attempt in range(2):
-            try:
-                runs = run_submission(files, calls, zygote=zygote, settings=settings,
-                                      hide=(*options["hide"], worker.local_directory))  # where Dask may spill
-                break
-            except RunnerError as exc:  # the OOM killer can take a zygote; student code cannot
-                if attempt:
-                    return encode_failure(f"RunnerError: {exc}")
-                zygote.close()
-                zygote.start()
-            except Exception as exc:  # noqa: BLE001 - told to the coordinator as text, never as an object
-                return encode_failure(f"{type(exc).__name__}: {exc}")
+        try:
+            runs = with_restart(zygote, lambda warm: run_submission(files, calls, zygote=warm, settings=settings,
+                                                                    hide=hide))
+        except Exception as exc:  # noqa: BLE001 - told to the coordinator as text, never as an object
+            return encode_failure(f"{type(exc).__name__}: {exc}")
         return encode_runs(runs, isolation=zygote.last_sandbox, seconds=time.perf_counter() - started)
 
 
@@ -145,6 +139,12 @@ class DaskExecutor:
         self.kind, self.local_workers = parse_address(address)
         self.client = self.cluster = None
         self.workers = self.local_workers or 1
+
+    def warm(self):
+        """Nothing to start early: the cluster is reached in __enter__."""
+
+    def release(self):
+        """Nothing started by warm()."""
 
     def __enter__(self):
         self.desks = Desks.start(DESKS)  # forked before the Dask client starts its threads

@@ -12,7 +12,7 @@ import time
 
 from grader.executors.base import BOTH, BatchError, Outcome
 from grader.i18n import N_, _
-from grader.runner import RunnerError, Zygote
+from grader.runner import Zygote, with_restart
 
 
 class LocalExecutor:
@@ -105,16 +105,8 @@ def _judge(slot, todo, finished, settings, hide, warm=()):
 
 
 def _grade_with_retry(zygote, submission, seed, settings, hide):
-    """A zygote that dies is restarted once; student code cannot make it die, but the OOM killer can."""
     from grader.grading import grade_submission
 
-    for attempt in range(2):
-        try:
-            return grade_submission(submission.folder, student=submission.student, visibilities=BOTH,
-                                    hidden_seed=seed, settings=settings, zygote=zygote, shown_as=N_("the submission"),
-                                    hide=hide)
-        except RunnerError:
-            if attempt:
-                raise
-            zygote.close()
-            zygote.start()
+    return with_restart(zygote, lambda warm: grade_submission(
+        submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
+        zygote=warm, shown_as=N_("the submission"), hide=hide))

@@ -89,9 +89,9 @@ def _number(data, key, path, where=None):
 
 def report_markdown(out_dir, student: str):
     """The student's Markdown report (OUT/reports/<student>.md), or None when there is none."""
-    from grader.reports import report_stem, reports_dir
+    from grader.exports import report_path
 
-    path = reports_dir(out_dir) / f"{report_stem(student)}.md"
+    path = report_path(out_dir, student, "md")
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:

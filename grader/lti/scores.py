@@ -174,9 +174,9 @@ def _check_lines(check_id, status, lines):
 
 def read_report(out_dir, student):
     """OUT/reports/<student>.md, or None when there is none (the comment is then made from the result)."""
-    # The naming of grader.reports.report_stem, repeated so as not to import torch through it.
-    stem = f"student-{student}" if student.lower() == "index" else student
+    from grader.exports import report_path
+
     try:
-        return (Path(out_dir) / "reports" / f"{stem}.md").read_text(encoding="utf-8")
+        return report_path(out_dir, student, "md").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
