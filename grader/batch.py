@@ -6,6 +6,7 @@ results, and is the only writer of the gradebook and OUT/. An executor
 submissions and hands back plain results; a student's grading is recorded in
 one transaction as soon as it is done, so a stopped batch resumes where it stopped.
 """
+import os
 import shutil
 import tempfile
 from contextlib import closing
@@ -101,7 +102,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     secret = course_secret(given=secret, out_dir=out_dir)
     gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
     executor = executor or make_executor(workers=workers, dask=dask)
-    executor.warm()  # local zygotes import torch while this process does the intake
+    executor.warm()  # the workers import torch while this process does the intake
     gradebook = Gradebook(gradebook_url)
     summary = BatchSummary(out_dir, gradebook_url)
     entries = list(layout.entries)
@@ -113,7 +114,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     notify("intake", summary=layout.summary)
     staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
     staging_root.chmod(0o755)
-    from grader.grading import problem_result  # imports torch: after the zygotes have started theirs
+    from grader.grading import problem_result  # the checks' ids and points only: torch is not imported here
 
     try:
         todo = []
@@ -147,7 +148,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         gradebook.finish_run(run_id)
         from grader.reports import render_gradebook  # only needed now, at the end
 
-        summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present)
+        summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present,
+                                                 processes=min(executor.workers, os.cpu_count() or 1))
     finally:
         executor.release()
         shutil.rmtree(staging_root, ignore_errors=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = {"en": "en", "zh": "zh_CN"}
 
-_active = {"translations": None}
+_active = {"translations": None, "lang": "en"}
 
 
 def N_(message):
@@ -56,6 +56,12 @@ def choose_language(cli=None, environ=None):
 
 def set_language(lang):
     _active["translations"] = translations(lang)
+    _active["lang"] = lang
+
+
+def language():
+    """The active language ("en" or "zh"), for processes that must speak it too."""
+    return _active["lang"]
 
 
 def _(message):

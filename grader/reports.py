@@ -16,6 +16,7 @@ template strings go through gettext (jinja2.ext.i18n, null translations for now)
 Nothing here runs student code: `python -m grader report OUT` re-renders from the
 gradebook alone.
 """
+import os
 import re
 import statistics
 import textwrap
@@ -323,20 +324,39 @@ def render_index(results, *, rows=None) -> str:
     return _render("index.html", "html", c=class_view(results, rows))
 
 
-def render_student_reports(results, *, out_dir, rows=None) -> list:
+def render_student_reports(results, *, out_dir, rows=None, processes=1) -> list:
     """Write OUT/reports/<student>.html, .md and .txt for each result; returns the paths written.
 
     rows: optional {student: gradebook row} for when each was graded and why a submission was unreadable.
+    processes > 1 splits a large class between forked processes (the end of a batch, where
+    nothing else runs); a share whose process fails is rendered again here, so errors surface.
     """
     rows = rows or {}
-    written = []
-    for result in sorted(results, key=lambda item: item.student):
+    results = sorted(results, key=lambda item: item.student)
+    shares = [results[index::processes] for index in range(processes)] if len(results) >= 8 * processes else [results]
+    children = {}
+    for share in shares[1:]:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                _write_reports(share, out_dir, rows)
+                code = 0
+            finally:
+                os._exit(code)
+        children[pid] = share
+    _write_reports(shares[0], out_dir, rows)
+    for pid, share in children.items():
+        if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+            _write_reports(share, out_dir, rows)
+    return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS]
+
+
+def _write_reports(results, out_dir, rows):
+    for result in results:
         view = student_view(result, rows.get(result.student))
         for fmt in FORMATS:
-            path = report_path(out_dir, result.student, fmt)
-            write_atomically(path, render_student(result, fmt, view=view))
-            written.append(path)
-    return written
+            write_atomically(report_path(out_dir, result.student, fmt), render_student(result, fmt, view=view))
 
 
 def render_class_summary(results, *, out_dir, rows=None) -> Path:
@@ -346,17 +366,17 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def _render_latest(latest, out_dir) -> list:
+def _render_latest(latest, out_dir, processes=1) -> list:
     results = [result for result, _row in latest]
     rows = {result.student: row for result, row in latest}
-    written = render_student_reports(results, out_dir=out_dir, rows=rows)
+    written = render_student_reports(results, out_dir=out_dir, rows=rows, processes=processes)
     written.append(render_class_summary(results, out_dir=out_dir, rows=rows))
     return written
 
 
-def render_gradebook(gradebook, *, out_dir, students=None) -> Path:
+def render_gradebook(gradebook, *, out_dir, students=None, processes=1) -> Path:
     """Every student's reports and the class summary from an open Gradebook; returns the class summary's path."""
-    return _render_latest(gradebook.latest(students), out_dir)[-1]
+    return _render_latest(gradebook.latest(students), out_dir, processes)[-1]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:

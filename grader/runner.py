@@ -35,7 +35,8 @@ class ExerciseRun:
     seconds: float = 0.0
 
 
-def _child_environment():
+def child_environment():
+    """What an exec'd worker process may see of the environment: nothing secret."""
     keep = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "TZ") if key in os.environ}
     keep.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
                  "PYTHONHASHSEED": "0", "HOME": "/nonexistent"})
@@ -53,12 +54,25 @@ class Zygote:
         self.jobs = 0
         self.start()
 
+    @classmethod
+    def attach(cls, slot, requests_fd, replies_fd):
+        """A zygote forked by the family process (harness/family.py), reached through two pipe descriptors.
+
+        If it dies, `start()` replaces it with an exec'd one, as for any zygote.
+        """
+        zygote = cls.__new__(cls)
+        zygote.python, zygote.slot, zygote.last_sandbox, zygote.jobs = sys.executable, slot, {}, 0
+        zygote.owner = os.getpid()
+        zygote.process = _Piped(requests_fd, replies_fd)
+        zygote.ready = False
+        return zygote
+
     def start(self):
         self.owner = os.getpid()  # only the process that started it may wait for it
         self.process = subprocess.Popen(
             [self.python, "-I", str(HARNESS_DIR / "zygote.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=_child_environment(), cwd="/", close_fds=True, start_new_session=True,
+            env=child_environment(), cwd="/", close_fds=True, start_new_session=True,
         )
         self.ready = False
 
@@ -66,7 +80,8 @@ class Zygote:
         line = self.process.stdout.readline(MAX_LINE)
         if not line:
             code = self.process.poll()
-            raise RunnerError(f"the grading worker process stopped unexpectedly (exit status {code})")
+            status = f" (exit status {code})" if code is not None else ""
+            raise RunnerError(f"the grading worker process stopped unexpectedly{status}")
         if line.startswith(b"E "):  # a child's line, relayed untouched: b"E <job> <line>"
             _, job, raw = line.rstrip(b"\n").split(b" ", 2)
             return {"job": int(job), "kind": "event", "line": raw.decode("utf-8", "replace")}
@@ -121,7 +136,7 @@ class Zygote:
         """Stop the zygote: it holds nothing worth a slow interpreter shutdown."""
         if self.process is None:
             return
-        if os.getpid() != self.owner:  # inherited by a forked judge: it can only let go, its starter reaps
+        if os.getpid() != self.owner or isinstance(self.process, _Piped):  # not ours to reap  # inherited by a forked judge: it can only let go, its starter reaps
             self.detach()
             return
         if self.process.stdin.closed:  # detached here earlier: the judge that drove it has let go or will
@@ -144,6 +159,16 @@ class Zygote:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _Piped:
+    """The pipes to a zygote that is not this process's child: it ends when they close, its parent reaps it."""
+
+    def __init__(self, requests_fd, replies_fd):
+        self.stdin, self.stdout = open(requests_fd, "wb"), open(replies_fd, "rb")
+
+    def poll(self):
+        return None  # the exit status belongs to its parent
 
 
 def with_restart(zygote, action):

@@ -1,11 +1,10 @@
 """Checks for chain_rule.py: e = (a + b)(b + 1) by hand, and the Value class."""
 import math
 
-import torch
-
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Map, Number, Seq
+from grader.lazy_torch import torch
 
 MISSING_PATH = "chain_rule.one_path_for_b"
 SWAPPED = "chain_rule.local_grads_swapped"
@@ -67,9 +66,12 @@ def evaluate_graph(program, with_backward=True):
     return data, [0.0 if grad is None else float(grad) for grad in grads]
 
 
-def mistaken_grads(program, mistake):
-    """Node gradients as a Value class with one classic mistake would compute them (plain floats).
+def float_grads(program, mistake=None):
+    """Node data and gradients by reverse mode in plain floats, or as a Value class with one classic mistake would.
 
+    With no mistake this is the oracle for the hidden random graphs: the same numbers as
+    `evaluate_graph` (tests/test_checks.py holds them to torch.autograd on many random graphs)
+    at a tenth of the cost, which every student's hidden graphs pay.
     mistake: "no_topological_order" (a recursive backward that passes on a node's grad
     each time it is reached, before it has all of it), "product_rule_own_data"
     (x.grad += x.data * out.grad for out = x * y), "wrong_power_rule" (k * x ** k).
@@ -136,7 +138,7 @@ def _value_variants(program):
     """Each Value mistake as a lazily computed wrong answer for the same graph."""
     def make(mistake):
         def expectation():
-            data, grads = mistaken_grads(program, mistake)
+            data, grads = float_grads(program, mistake)
             return Map({"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data)),
                         "grad": Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads))})
         return expectation
@@ -144,10 +146,10 @@ def _value_variants(program):
     return tuple(Variant(misconception=f"chain_rule.{mistake}", make=make(mistake)) for mistake in VALUE_MISTAKES)
 
 
-def _graph_probe(program, with_backward=True, variants=None):
+def _graph_probe(program, with_backward=True, variants=None, oracle=evaluate_graph):
     if variants is None:
         variants = _value_variants(program) if with_backward else ()
-    data, grads = evaluate_graph(program, with_backward)
+    data, grads = oracle(program, with_backward)
     expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name=N_("list of node values"))}
     if with_backward:
         expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name=N_("list of node gradients"))
@@ -264,7 +266,8 @@ def random_program(rng, size):
 
 
 def _hidden_value_probes(refs, rng):
-    return [_graph_probe(random_program(rng, size)) for size in (12, 40, 200)]
+    return [_graph_probe(random_program(rng, size), oracle=lambda program, _backward: float_grads(program))
+            for size in (12, 40, 200)]
 
 
 CHECKS = (

@@ -1,9 +1,8 @@
 """Checks for mlp.py: forward, loss, hand-written backward, training loop."""
-import torch
-
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Seq, Tensor
+from grader.lazy_torch import torch
 
 OUTPUT_SIGMOID = "mlp.output_sigmoid"
 SUM_NOT_MEAN = "mlp.sum_not_mean"

@@ -2,13 +2,18 @@
 import itertools
 
 import numpy as np
-import torch
 
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Mismatch, Number, Seq, Tensor, _as_array, format_array
+from grader.lazy_torch import torch
 
-INPUTS = torch.tensor(list(itertools.product([0.0, 1.0], repeat=2)), dtype=torch.float64)
+
+def _truth_inputs():
+    """The four rows of a two-input truth table, as float64 (made on use: torch is imported lazily)."""
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=2)), dtype=torch.float64)
+
+
 TRUTH_TABLES = {
     "AND": [0.0, 0.0, 0.0, 1.0],
     "OR": [0.0, 1.0, 1.0, 1.0],
@@ -33,7 +38,7 @@ def _batch_probes(refs, rng):
     w = torch.tensor([0.5, 0.5], dtype=torch.float64)
     x = torch.from_numpy(rng.normal(size=(5, 3)))
     w3 = torch.from_numpy(rng.normal(size=3))
-    return [_perceptron_probe(refs, INPUTS, w, -0.8), _perceptron_probe(refs, x, w3, 0.3)]
+    return [_perceptron_probe(refs, _truth_inputs(), w, -0.8), _perceptron_probe(refs, x, w3, 0.3)]
 
 
 def _gate_judge(refs, gate):
@@ -48,7 +53,7 @@ def _gate_judge(refs, gate):
             if received is None:
                 return Mismatch("type", f"{gate}_PARAMS", "a pair (w, b)", "None (not attempted yet)")
             return Mismatch("type", f"{gate}_PARAMS", "a pair (w, b): w two numbers, b a number", describe(received))
-        outputs = refs.perceptron.perceptron(INPUTS, torch.from_numpy(w), float(b.reshape(())))
+        outputs = refs.perceptron.perceptron(_truth_inputs(), torch.from_numpy(w), float(b.reshape(())))
         got = outputs.numpy()
         if list(got) == TRUTH_TABLES[gate]:
             return None
@@ -114,7 +119,7 @@ def _train_probe(refs, X, y, lr, epochs):
 def _train_probes(refs, rng):
     y_and = torch.tensor(TRUTH_TABLES["AND"], dtype=torch.float64)
     y_or = torch.tensor(TRUTH_TABLES["OR"], dtype=torch.float64)
-    return [_train_probe(refs, INPUTS, y_and, 0.1, 10), _train_probe(refs, INPUTS, y_or, 0.25, 3)]
+    return [_train_probe(refs, _truth_inputs(), y_and, 0.1, 10), _train_probe(refs, _truth_inputs(), y_or, 0.25, 3)]
 
 
 def _hidden_probes(refs, rng):

@@ -1,9 +1,8 @@
 """Checks for step.py: the step activation."""
-import torch
-
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Tensor
+from grader.lazy_torch import torch
 
 AT_ZERO = "step.true_at_zero"
 AS_FLOAT = "step.bool_or_int_dtype"

@@ -1,10 +1,9 @@
 """Checks for torch_mlp.py: the MLP module and its training loop."""
-import torch
-
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, encode_input
 from grader.compare import Mismatch, Number, Seq, Tensor, describe
 from grader.harness.codec import build_model
+from grader.lazy_torch import torch
 
 LAST_SIGMOID = "torch_mlp.sigmoid_after_last_layer"
 NO_ZERO_GRAD = "torch_mlp.gradients_never_zeroed"

@@ -278,6 +278,8 @@ class Desks:
 
     @classmethod
     def start(cls, count):
+        import torch  # noqa: F401 - imported once here, shared by the forked desks
+
         context = multiprocessing.get_context("fork")
         outbox = context.Queue()
         inboxes = [context.Queue() for _desk in range(count)]

@@ -1,35 +1,76 @@
-"""The local executor: judge processes forked from the coordinator, one warm zygote each.
+"""The local executor: a family of judges and zygotes forked from one process that imported torch once.
 
-Judges are part of the trusted side: forked before any student code runs, they
-plan, drive their zygote and judge in parallel without sharing one interpreter
-lock, and send back only plain result objects.
+`warm()` execs that process (grader/harness/family.py) first thing, so that its
+torch import overlaps with the coordinator's intake; the coordinator itself
+never imports torch. Per worker slot the family holds a judge (trusted: plans,
+drives its zygote, judges; imports the grader after the fork) and a zygote
+(forks a sandboxed child per submission). The coordinator sends each judge
+jobs over a pipe, two at a time so that it never waits for the next one, and
+reads back plain Outcome objects. Both ends of those pipes are trusted code.
 """
-import ctypes
-import multiprocessing
-import queue
-import signal
+import os
+import subprocess
+import sys
 import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
 
+from grader.config import HARNESS_DIR, PACKAGE_DIR
 from grader.executors.base import BOTH, BatchError, Outcome
-from grader.i18n import N_, _
-from grader.runner import Zygote, with_restart
+from grader.i18n import N_, _, language
+from grader.runner import Zygote, child_environment, with_restart
+
+AHEAD = 2  # jobs queued at each judge: one running, one waiting
+
+
+class Family:
+    """The coordinator's handle on the family process: a jobs pipe and an outcomes pipe per judge."""
+
+    def __init__(self, workers, python=None):
+        self.jobs, self.outcomes, given = [], [], []
+        for _slot in range(workers):
+            jobs_r, jobs_w = os.pipe()
+            outcomes_r, outcomes_w = os.pipe()
+            given += [jobs_r, outcomes_w]
+            self.jobs.append(Connection(jobs_w, readable=False))
+            self.outcomes.append(Connection(outcomes_r, writable=False))
+        slots = [f"{slot}:{given[2 * slot]}:{given[2 * slot + 1]}" for slot in range(workers)]
+        try:
+            self.process = subprocess.Popen(
+                [python or sys.executable, "-I", str(HARNESS_DIR / "family.py"), str(PACKAGE_DIR.parent), *slots],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=child_environment(), cwd="/",
+                pass_fds=given, start_new_session=True)
+        finally:
+            for fd in given:
+                os.close(fd)
+
+    def close(self):
+        """Let the judges go (their pipes close), then the family process, which takes every member with it."""
+        for connection in (*self.jobs, *self.outcomes):
+            connection.close()
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 class LocalExecutor:
     def __init__(self, workers=1):
         self.workers = max(1, int(workers))
-        self.zygotes = []  # started early by warm(), handed to the judges
+        self.family = None
 
     def warm(self):
-        """Start the zygotes now: their torch imports overlap with the coordinator's own (intake, probes)."""
-        if not self.zygotes:
-            self.zygotes = [Zygote(slot=slot) for slot in range(self.workers)]
+        """Start the family now: its torch import overlaps with the coordinator's intake."""
+        if self.family is None:
+            self.family = Family(self.workers)
 
     def release(self):
-        """Stop or reap the zygotes started by warm(), used or not."""
-        zygotes, self.zygotes = self.zygotes, []
-        for zygote in zygotes:
-            zygote.close()
+        family, self.family = self.family, None
+        if family is not None:
+            family.close()
 
     def __enter__(self):
         return self
@@ -39,69 +80,79 @@ class LocalExecutor:
         return None
 
     def grade(self, jobs, *, settings, hide):
-        """Yield an Outcome per job as judges finish them; judges are killed if the caller stops early."""
-        from grader.grading import build_probes  # torch: imported here, once the zygotes are starting theirs
-        from grader.registry import ALL_CHECKS
-
+        """Yield an Outcome per job as judges finish them; a judge that dies has its jobs taken by the others."""
         if not jobs:
             return
-        build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # shared by all judges
-        context = multiprocessing.get_context("fork")
-        todo, finished = context.Queue(), context.Queue()
-        for job in jobs:
-            todo.put(job)
-        count = min(self.workers, len(jobs))
-        for _slot in range(count):
-            todo.put(None)  # one stop sign per judge
-        warm = self.zygotes[:count]
-        judges = [context.Process(target=_judge, args=(slot, todo, finished, settings, hide, warm), daemon=True)
-                  for slot in range(count)]
-        try:
-            for judge in judges:
-                judge.start()
-            for zygote in self.zygotes:
-                zygote.detach()  # the judges drive them now; unused ones end at once
-            for _position in range(len(jobs)):
-                yield _next_outcome(finished, judges)
-            for judge in judges:
-                judge.join()
-        finally:
-            for judge in judges:
-                if judge.is_alive():
-                    judge.kill()
-                    judge.join()
+        self.warm()
+        family = self.family
+        waiting = deque(jobs)
+        held = {}  # judge -> its jobs in the order sent (a judge works through them in that order)
+        for judge, connection in enumerate(family.jobs):
+            try:
+                connection.send(("settings", settings, tuple(hide), language()))
+                held[judge] = deque()
+            except OSError:
+                pass  # gone already: the others take the work
+        while waiting or any(held.values()):
+            for judge in list(held):
+                while waiting and len(held[judge]) < AHEAD:
+                    job = waiting.popleft()
+                    try:
+                        family.jobs[judge].send(("job", job))
+                    except OSError:
+                        waiting.appendleft(job)
+                        break
+                    held[judge].append(job)
+            if not held:
+                raise BatchError(_("the grading workers stopped unexpectedly; rerun to resume"))
+            for connection in wait([family.outcomes[judge] for judge in held]):
+                judge = family.outcomes.index(connection)
+                try:
+                    outcome = connection.recv()
+                except (EOFError, OSError):
+                    waiting.extendleft(reversed(held.pop(judge)))  # its unfinished jobs go to the others
+                    continue
+                held[judge].popleft()
+                yield outcome
+        for judge in held:
+            try:
+                family.jobs[judge].send(None)
+            except OSError:
+                pass
 
 
-def _next_outcome(finished, judges):
-    """The next outcome; judges that all died without reporting stop the batch with a message."""
-    while True:
-        try:
-            return finished.get(timeout=1.0)
-        except queue.Empty:
-            if not any(judge.is_alive() for judge in judges) and finished.empty():
-                codes = ", ".join(str(judge.exitcode) for judge in judges)
-                raise BatchError(_("the grading workers stopped unexpectedly (exit codes {codes}); rerun to resume").format(
-                    codes=codes)) from None
-
-
-def _judge(slot, todo, finished, settings, hide, warm=()):
-    """A judge process: grade jobs from `todo` on its own zygote (warm[slot] if started early) until told to stop."""
+def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
+    """A judge, forked by the family process: grade the jobs from the coordinator on zygote `slot` until told to stop."""
     import torch
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
+    from grader.grading import build_probes
+    from grader.i18n import set_language
+    from grader.registry import ALL_CHECKS
+
     torch.set_num_threads(1)
-    for other, zygote in enumerate(warm):
-        if other != slot:
-            zygote.detach()  # so that another judge's zygote ends when that judge lets go
-    with (warm[slot] if slot < len(warm) else Zygote(slot=slot)) as zygote:
-        while (job := todo.get()) is not None:
+    jobs, outcomes = Connection(jobs_fd, writable=False), Connection(outcomes_fd, readable=False)
+    build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # once, for every job
+    settings, hide = None, ()
+    with Zygote.attach(slot, requests_fd, replies_fd) as zygote:
+        while True:
+            try:
+                message = jobs.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            if message[0] == "settings":
+                _kind, settings, hide, lang = message
+                set_language(lang)
+                continue
+            job = message[1]
             started = time.perf_counter()
             result, failure = None, ""
             try:
                 result = _grade_with_retry(zygote, job.submission, job.seed, settings, hide)
             except Exception as exc:  # noqa: BLE001 - reported by the coordinator
                 failure = f"{type(exc).__name__}: {exc}"
-            finished.put(Outcome(job, result, time.perf_counter() - started, dict(zygote.last_sandbox), failure))
+            outcomes.send(Outcome(job, result, time.perf_counter() - started, dict(zygote.last_sandbox), failure))
 
 
 def _grade_with_retry(zygote, submission, seed, settings, hide):

@@ -227,7 +227,8 @@ def warm_up():
         (z.reshape(5, 1) @ z.reshape(1, 5)).T.mean(dim=0)
 
 
-def main():
+def prepare():
+    """Everything done once before forking: warm torch up, build the sandbox, freeze the heap."""
     global ISOLATION, RUNTIME_PATHS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     light_dynamo.install()
@@ -236,6 +237,10 @@ def main():
     RUNTIME_PATHS = sandbox.python_paths() + [os.path.dirname(os.path.abspath(__file__))]
     gc.collect()
     gc.freeze()  # children's collections skip everything imported so far: fewer copy-on-write page faults
+
+
+def serve():
+    """Say ready, then run jobs from stdin until it closes."""
     send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
     for line in sys.stdin:
         if not line.strip():
@@ -245,4 +250,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    prepare()
+    serve()
