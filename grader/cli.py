@@ -78,9 +78,8 @@ def run_grade(args, out=sys.stdout):
     """The instructor's batch grading; exit 0 when the batch finished, whatever the scores."""
     import os
 
-    from grader.batch import BatchError, grade_class
     from grader.config import pick, read_course_config, workers_from
-    from grader.progress import BatchProgress
+    from grader.executors import make_executor
 
     file_values = read_course_config(args.config) if args.config else {}
     file_name = str(args.config) if args.config else "the course config"
@@ -93,16 +92,22 @@ def run_grade(args, out=sys.stdout):
         from grader.executors.address import parse_address
 
         parse_address(args.dask)  # a bad address is a configuration error, reported before any work
+    executor = make_executor(workers=workers, dask=args.dask)
+    executor.warm()  # the local workers' torch import starts now, before this process imports the rest
+    from grader.batch import BatchError, grade_class
+    from grader.progress import BatchProgress
+
     with BatchProgress(out) as progress:
         try:
             summary = grade_class(submissions_dir=args.submissions, out_dir=args.out, workers=workers,
                                   students=args.student, force=args.force, settings=settings, secret=secret,
                                   gradebook_url=gradebook, on_progress=progress.update, assignment=args.assignment,
-                                  dask=args.dask,
-                                  command=" ".join(["grade", *sys.argv[2:]]))
+                                  executor=executor, command=" ".join(["grade", *sys.argv[2:]]))
         except BatchError as exc:
             print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
+        finally:
+            executor.release()
     progress.print_summary(summary)
     return 0
 
