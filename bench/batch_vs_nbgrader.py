@@ -299,9 +299,11 @@ def main(argv=None):
         else:
             print("\nours / nbgrader throughput: n/a (grader grade not available)")
         check_scores("nbgrader", sample, nbg_scores, float(course.MAX_SCORE))
+        first = {}
+        for entry in roster:  # each variant's first student: the one nbgrader graded too, if it graded a prefix
+            first.setdefault(entry[1], entry)
         print("\nper variant (ours / nbgrader):  " + ", ".join(
-            f"{name} {our_scores.get(sid, '-')}/{nbg_scores.get(sid, '-')}"
-            for sid, name, _, _ in {r[1]: r for r in roster}.values()))
+            f"{name} {our_scores.get(sid, '-')}/{nbg_scores.get(sid, '-')}" for sid, name, _, _ in first.values()))
     finally:
         if args.keep:
             print(f"\nkept: {tmp}")
