@@ -121,11 +121,8 @@ class Zygote:
             elif message.get("kind") == "done":
                 return lines, message
 
-    def detach(self):
-        """Let go of the pipes in this process (another process that inherited them drives the zygote now).
-
-        The zygote ends when every holder of its stdin has let go; its starter still reaps it with close().
-        """
+    def _let_go(self):
+        """Close the pipes in this process: a zygote ends when every holder of its stdin has let go."""
         for pipe in (self.process.stdin, self.process.stdout):
             try:
                 pipe.close()
@@ -136,29 +133,30 @@ class Zygote:
         """Stop the zygote: it holds nothing worth a slow interpreter shutdown."""
         if self.process is None:
             return
-        if os.getpid() != self.owner or isinstance(self.process, _Piped):  # not ours to reap  # inherited by a forked judge: it can only let go, its starter reaps
-            self.detach()
+        if os.getpid() != self.owner or isinstance(self.process, _Piped):
+            self._let_go()  # not this process's child (inherited by a fork, or forked by the family): its parent reaps
             return
-        if self.process.stdin.closed:  # detached here earlier: the judge that drove it has let go or will
-            try:
-                self.process.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            return
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, grace=0.2)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def end_process(process, grace):
+    """Close a child's stdin (its sign to end), give it `grace` seconds, then kill it; it is reaped either way."""
+    if process.poll() is None:
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class _Piped:

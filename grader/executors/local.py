@@ -18,7 +18,7 @@ from multiprocessing.connection import Connection, wait
 from grader.config import HARNESS_DIR, PACKAGE_DIR
 from grader.executors.base import BOTH, BatchError, Outcome
 from grader.i18n import N_, _, language
-from grader.runner import Zygote, child_environment, with_restart
+from grader.runner import Zygote, child_environment, end_process, with_restart
 
 AHEAD = 2  # jobs queued at each judge: one running, one waiting
 
@@ -48,13 +48,7 @@ class Family:
         """Let the judges go (their pipes close), then the family process, which takes every member with it."""
         for connection in (*self.jobs, *self.outcomes):
             connection.close()
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, grace=2.0)
 
 
 class LocalExecutor:
