@@ -7,6 +7,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from conftest import REPO
 from grader.batch import grade_class
 from grader.config import SOLUTIONS_DIR
@@ -134,3 +136,19 @@ def test_a_judge_that_dies_hands_its_jobs_to_the_others(tmp_path):
     assert all(item.score == 10.0 for item in summary.graded)  # the reference step: full marks
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     assert [row["student"] for row in rows] == [f"s{index}" for index in range(6)]
+
+
+def test_a_family_that_cannot_start_stops_the_batch_with_a_message(tmp_path):
+    from grader.executors.base import BatchError, Job
+    from grader.executors.local import Family, LocalExecutor
+    from grader.intake import stage
+
+    root = _slow_class(tmp_path / "class", 1, seconds=0)
+    submission = stage("s0", root / "s0", tmp_path / "staging")
+    executor = LocalExecutor(2)
+    executor.family = Family(2, python="/bin/false")  # exits at once: every pipe to it closes
+    started = time.monotonic()
+    with pytest.raises(BatchError, match="stopped unexpectedly"):
+        list(executor.grade([Job(submission, "digest", 1)], settings=None, hide=()))
+    assert time.monotonic() - started < 30  # a message, not a hang
+    executor.release()
