@@ -2,7 +2,7 @@
 import math
 
 from grader.i18n import N_
-from grader.checks.base import Check, Probe, Variant, call, shows
+from grader.checks.base import Check, LazyText, Probe, Variant, call, shows
 from grader.compare import Map, Number, Seq
 from grader.lazy_torch import torch
 
@@ -154,7 +154,7 @@ def _graph_probe(program, with_backward=True, variants=None, oracle=evaluate_gra
     if with_backward:
         expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name=N_("list of node gradients"))
     return Probe({"kind": "graph", "name": "Value", "program": program, "backward": with_backward},
-                 _program_text(program, with_backward), Map(expected), variants=variants)
+                 LazyText(lambda: _program_text(program, with_backward)), Map(expected), variants=variants)
 
 
 E_GRAPH = [["leaf", 2.0], ["leaf", 1.0], ["add", 0, 1], ["add_const", 1, 1.0], ["mul", 2, 3]]
