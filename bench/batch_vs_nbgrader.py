@@ -131,41 +131,53 @@ class TreeMemory(threading.Thread):
             self.max_procs = max(self.max_procs, len(procs))
 
 
-class MemoryCgroup:
-    """A cgroup-v1 memory cgroup for one command: the kernel's own peak of the memory its processes hold,
-    each page counted once however many processes share it. None of it where cgroups cannot be made."""
+class Cgroups:
+    """A cgroup-v1 memory cgroup and a cpuacct cgroup for one command: the kernel's own peak of the memory its
+    processes hold (each page once, however many processes share it) and the CPU time of all of them, those
+    that no one reaps included. None of it where cgroups cannot be made (not root, cgroup v2 only)."""
 
-    ROOT = Path("/sys/fs/cgroup/memory")
+    ROOT = Path("/sys/fs/cgroup")
 
     def __init__(self):
-        self.path, self.peak, self.why = None, None, ""
-        try:
-            self.path = self.ROOT / f"bench-{os.getpid()}-{time.monotonic_ns()}"
-            self.path.mkdir()
-        except OSError as exc:
-            self.path, self.why = None, f"no memory cgroup ({exc.strerror})"
+        self.paths, self.peak, self.cpu, self.why = [], None, None, ""
+        name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+        for controller in ("memory", "cpuacct"):
+            try:
+                path = self.ROOT / controller / name
+                path.mkdir()
+                self.paths.append(path)
+            except OSError as exc:
+                self.why = f"no {controller} cgroup ({exc.strerror})"
+                self.close()
+                self.paths = []
+                return
 
     def join(self):
-        """preexec_fn: the command's process enters the cgroup before it execs; its descendants follow."""
-        if self.path is not None:
-            (self.path / "cgroup.procs").write_text("0")
+        """preexec_fn: the command's process enters the cgroups before it execs; its descendants follow."""
+        for path in self.paths:
+            (path / "cgroup.procs").write_text("0")
 
     def close(self):
-        if self.path is None:
-            return
-        self.peak = int((self.path / "memory.max_usage_in_bytes").read_text())
-        for _attempt in range(50):  # the last processes may still be leaving
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
+        for path in self.paths:
+            if path.parent.name == "memory":
+                self.peak = int((path / "memory.max_usage_in_bytes").read_text())
+            else:
+                self.cpu = int((path / "cpuacct.usage").read_text()) / 1e9
+            for _attempt in range(50):  # the last processes may still be leaving
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
 
 
 def timed(cmd, cwd, env=None):
-    """Run cmd; return (returncode, output, wall s, CPU s of the children, memory sampler with the cgroup peak)."""
+    """Run cmd; return (returncode, output, wall s, CPU s of all its processes, memory sampler with the cgroup peak).
+
+    CPU comes from the cpuacct cgroup where there is one: getrusage(RUSAGE_CHILDREN) misses processes that
+    nobody here reaps (a forked worker whose parent exits first)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cgroup = MemoryCgroup()
+    cgroup = Cgroups()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=cgroup.join)
@@ -178,8 +190,8 @@ def timed(cmd, cwd, env=None):
     cgroup.close()
     sampler.cgroup_peak, sampler.cgroup_why = cgroup.peak, cgroup.why
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return proc.returncode, output, wall, cpu, sampler
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # only what was reaped
+    return proc.returncode, output, wall, cgroup.cpu if cgroup.cpu is not None else cpu, sampler
 
 
 def run_ours(class_dir: Path, out: Path, workers: int):
