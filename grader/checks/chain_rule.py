@@ -69,9 +69,9 @@ def evaluate_graph(program, with_backward=True):
 def float_grads(program, mistake=None):
     """Node data and gradients by reverse mode in plain floats, or as a Value class with one classic mistake would.
 
-    With no mistake this is the oracle for the hidden random graphs: the same numbers as
-    `evaluate_graph` (tests/test_checks.py holds them to torch.autograd on many random graphs)
-    at a tenth of the cost, which every student's hidden graphs pay.
+    With no mistake it is the oracle for the hidden random graphs, which every student pays for:
+    the numbers of `evaluate_graph` at a tenth of the cost (tests/test_reference_properties.py
+    holds it to torch.autograd on the graphs that check draws).
     mistake: "no_topological_order" (a recursive backward that passes on a node's grad
     each time it is reached, before it has all of it), "product_rule_own_data"
     (x.grad += x.data * out.grad for out = x * y), "wrong_power_rule" (k * x ** k).

@@ -70,6 +70,7 @@ def _zygote_member(requests, replies):
 
 def _judge_member(grader_root, slot, fds):
     def run():
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the family's control pipe stays the family's
         _keep_only(set(fds))
         sys.path.insert(0, grader_root)  # the grader, imported only here, after the fork
         from grader.executors.local import serve_judge
