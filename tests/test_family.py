@@ -152,3 +152,19 @@ def test_a_family_that_cannot_start_stops_the_batch_with_a_message(tmp_path):
         list(executor.grade([Job(submission, "digest", 1)], settings=None, hide=()))
     assert time.monotonic() - started < 30  # a message, not a hang
     executor.release()
+
+
+def test_many_workers_get_the_descriptors_they_need():
+    # 4 per worker while the family starts: a 1024 soft limit would stop 256 workers with EMFILE
+    script = textwrap.dedent("""
+        import resource
+        from grader.executors.local import Family
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        family = Family(40, python="/bin/true")  # 160 pipe ends: more than 64
+        family.close()
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 4 * 40

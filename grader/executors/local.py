@@ -9,6 +9,7 @@ jobs over a pipe, two at a time so that it never waits for the next one, and
 reads back plain Outcome objects. Both ends of those pipes are trusted code.
 """
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ class Family:
     """The coordinator's handle on the family process: a jobs pipe and an outcomes pipe per judge."""
 
     def __init__(self, workers, python=None):
+        _allow_descriptors(4 * workers + 64)  # two pipes per judge, both ends open while the family starts
         self.jobs, self.outcomes, given = [], [], []
         for _slot in range(workers):
             jobs_r, jobs_w = os.pipe()
@@ -49,6 +51,13 @@ class Family:
         for connection in (*self.jobs, *self.outcomes):
             connection.close()
         end_process(self.process, grace=2.0)
+
+
+def _allow_descriptors(count):
+    """Raise the soft limit on open files to `count` where it is lower (many workers; a 1024 default)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count if hard == resource.RLIM_INFINITY else min(count, hard), hard))
 
 
 class LocalExecutor:
