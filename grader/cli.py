@@ -106,6 +106,10 @@ def run_grade(args, out=sys.stdout):
         except BatchError as exc:
             print(_("error: {problem}").format(problem=exc), file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print(_("interrupted: every student graded so far is in the gradebook; run the same command again to go on"),
+                  file=sys.stderr)
+            return 130
         finally:
             executor.release()
     progress.print_summary(summary)

@@ -168,3 +168,25 @@ def test_many_workers_get_the_descriptors_they_need():
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 4 * 40
+
+
+def test_ctrl_c_stops_the_batch_cleanly_and_a_rerun_goes_on(tmp_path):
+    root = _slow_class(tmp_path / "class", 8, seconds=0.3)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(root), "--out", str(out), "--workers", "2", "--secret", "k"]
+    environment = dict(os.environ, GRADER_LANG="en")
+    coordinator = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    family = _wait_for(lambda: _family_pid(coordinator.pid))
+    members = _wait_for(lambda: (found := _descendants(family)) and len(found) >= 4 and found)
+    assert family and members
+    assert _wait_for(lambda: (out / "results").is_dir() and list((out / "results").glob("s*.json")))
+    coordinator.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the coordinator
+    _stdout, stderr = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 130
+    assert "interrupted: every student graded so far is in the gradebook" in stderr
+    assert "Traceback" not in stderr
+    assert _wait_for(lambda: not any(_alive(pid) for pid in [family, *members]), seconds=10)
+    done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in (out / "results").glob("*.json")) == [f"s{index}.json" for index in range(8)]
