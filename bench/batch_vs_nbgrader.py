@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -245,6 +246,19 @@ def run_nbgrader(root: Path, roster, venv: Path):
     return (wall, cpu, mem), scores
 
 
+@contextmanager
+def scratch(prefix, keep):
+    """A temp dir for one benchmark run: removed afterwards, or kept and its path printed."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"\nkept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_scores(label, roster, scores, full):
     """Warn when a correct submission misses full marks or a student has no score."""
     problems = [f"{sid}: {scores.get(sid, 'no score')}" for sid, _, _, ok in roster
@@ -268,8 +282,7 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
     venv = ensure_venv()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    try:
+    with scratch("bench-batch-", args.keep) as tmp:
         roster = build_class(args.students, tmp / "class")
         kinds = sorted({name for _, name, _, _ in roster})
         print(f"class: {len(roster)} students, {len(kinds)} variants: {', '.join(kinds)}", flush=True)
@@ -316,11 +329,6 @@ def main(argv=None):
             first.setdefault(entry[1], entry)
         print("\nper variant (ours / nbgrader):  " + ", ".join(
             f"{name} {our_scores.get(sid, '-')}/{nbg_scores.get(sid, '-')}" for sid, name, _, _ in first.values()))
-    finally:
-        if args.keep:
-            print(f"\nkept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

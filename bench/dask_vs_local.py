@@ -14,16 +14,14 @@ same grades.csv.
 """
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
-from batch_vs_nbgrader import build_class  # noqa: E402
+from batch_vs_nbgrader import build_class, scratch  # noqa: E402
 
 from grader.batch import grade_class  # noqa: E402
 from grader.executors.dask import DaskExecutor  # noqa: E402
@@ -53,8 +51,7 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-"))
-    try:
+    with scratch("bench-dask-", args.keep) as tmp:
         roster = build_class(args.students, tmp / "class")
         print(f"class: {len(roster)} students; {os.cpu_count()} CPUs; load average before: "
               f"{', '.join(f'{value:.2f}' for value in os.getloadavg())}", flush=True)
@@ -82,11 +79,6 @@ def main(argv=None):
         print("grades.csv identical across the four runs" if same else "WARNING: the four runs gave different grades.csv")
         print(f"load average after: {', '.join(f'{value:.2f}' for value in os.getloadavg())} "
               "(a shared machine: rerun for stable numbers)")
-    finally:
-        if args.keep:
-            print(f"\nkept: {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
