@@ -9,14 +9,14 @@ one transaction as soon as it is done, so a stopped batch resumes where it stopp
 import os
 import shutil
 import tempfile
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import __version__
 from grader.config import Settings
 from grader.executors import Job, Outcome, make_executor
-from grader.executors.base import BOTH, BatchError
+from grader.executors.base import BatchError
 from grader.exports import results_path, write_grades, write_result
 from grader.gradebook import Gradebook
 from grader.i18n import _
@@ -24,7 +24,7 @@ from grader.intake import stage
 from grader.lms_intake import ClassError, open_class
 from grader.seeds import course_secret, hidden_seed
 
-__all__ = ["BOTH", "BatchError", "BatchSummary", "Graded", "grade_class"]
+__all__ = ["BatchError", "BatchSummary", "Graded", "grade_class"]
 
 
 @dataclass
@@ -97,26 +97,27 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         layout = open_class(submissions_dir, assignment=assignment)  # a folder, or a Canvas/Moodle/nbgrader download
     except ClassError as exc:
         raise BatchError(str(exc)) from None
-    submissions_dir = layout.folder
-    _check_dirs(submissions_dir, out_dir)
-    secret = course_secret(given=secret, out_dir=out_dir)
-    gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
-    executor = executor or make_executor(workers=workers, dask=dask)
-    executor.warm()  # the workers import torch while this process does the intake
-    gradebook = Gradebook(gradebook_url)
-    summary = BatchSummary(out_dir, gradebook_url)
-    entries = list(layout.entries)
-    if students:
-        known = {student for student, _ in entries}
-        summary.unknown_students = sorted(set(students) - known)
-        entries = [(student, path) for student, path in entries if student in set(students)]
-    notify = on_progress or (lambda event, **info: None)
-    notify("intake", summary=layout.summary)
-    staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
-    staging_root.chmod(0o755)
-    from grader.grading import problem_result  # the checks' ids and points only: torch is not imported here
-
+    made_here = executor is None  # an executor passed in is released by whoever made it
+    gradebook = staging_root = None
     try:
+        _check_dirs(layout.folder, out_dir)
+        secret = course_secret(given=secret, out_dir=out_dir)
+        gradebook_url = gradebook_url or f"sqlite:///{(out_dir / 'gradebook.sqlite').resolve()}"
+        executor = executor or make_executor(workers=workers, dask=dask)
+        executor.warm()  # the workers import torch while this process does the intake
+        gradebook = Gradebook(gradebook_url)
+        summary = BatchSummary(out_dir, gradebook_url)
+        entries = list(layout.entries)
+        if students:
+            known = {student for student, _ in entries}
+            summary.unknown_students = sorted(set(students) - known)
+            entries = [(student, path) for student, path in entries if student in set(students)]
+        notify = on_progress or (lambda event, **info: None)
+        notify("intake", summary=layout.summary)
+        staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
+        staging_root.chmod(0o755)
+        from grader.grading import problem_result  # the checks' ids and points only: torch is not imported here
+
         todo = []
         for student, source in entries:
             seed = hidden_seed(secret, student)
@@ -128,7 +129,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                 continue
             todo.append(Job(submission, digest, seed))
         readable = [job for job in todo if not job.submission.problem]
-        with executor if readable else _Idle(workers) as running:
+        with executor if readable else nullcontext(executor) as running:  # a cluster is reached only with work for it
             run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)
             notify("start", total=len(todo), skipped=len(summary.skipped))
             for job in todo:
@@ -151,25 +152,15 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present,
                                                  processes=min(executor.workers, os.cpu_count() or 1))
     finally:
-        executor.release()
-        shutil.rmtree(staging_root, ignore_errors=True)
+        if made_here and executor is not None:
+            executor.release()
+        if staging_root is not None:
+            shutil.rmtree(staging_root, ignore_errors=True)
         layout.close()
-        gradebook.close()
+        if gradebook is not None:
+            gradebook.close()
     notify("finish")
     return summary
-
-
-class _Idle:
-    """Stands in for the executor when nothing needs running (everything skipped or unreadable)."""
-
-    def __init__(self, workers):
-        self.workers = workers
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
 
 
 def _record(gradebook, run_id, summary, notify, out_dir, outcome):

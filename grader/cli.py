@@ -88,11 +88,7 @@ def run_grade(args, out=sys.stdout):
                                  default=os.cpu_count() or 1))
     secret, _where = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
     gradebook, _where = pick("gradebook", cli=args.gradebook, file_values=file_values, file_name=file_name)
-    if args.dask:
-        from grader.executors.address import parse_address
-
-        parse_address(args.dask)  # a bad address is a configuration error, reported before any work
-    executor = make_executor(workers=workers, dask=args.dask)
+    executor = make_executor(workers=workers, dask=args.dask)  # a bad --dask value is a ConfigError, before any work
     executor.warm()  # the local workers' torch import starts now, before this process imports the rest
     from grader.batch import BatchError, grade_class
     from grader.progress import BatchProgress

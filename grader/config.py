@@ -54,7 +54,7 @@ class Settings:
     isolation: tuple = ISOLATION_LAYERS  # layers to apply (grader/harness/sandbox.py); tests narrow it
 
 
-def _timeout_from(value, source):
+def timeout_from(value, source):
     try:
         seconds = float(value)
     except ValueError:
@@ -124,7 +124,7 @@ def load_settings(*, timeout=None, environ=None, file_values=None, file_name="th
     A single timeout replaces every exercise's limit.
     """
     value, source = pick("timeout", cli=timeout, environ=environ, file_values=file_values, file_name=file_name)
-    seconds = _timeout_from(str(value), source) if value is not None else None
+    seconds = timeout_from(str(value), source) if value is not None else None
     timeouts = dict(DEFAULT_TIMEOUTS)
     if seconds is not None:
         timeouts = {name: seconds for name in timeouts}

@@ -26,6 +26,18 @@ def _wide(text):
     return any(unicodedata.east_asian_width(char) in "WF" for char in text)
 
 
+def detail_lines(check):
+    """The paragraphs under a failed check, wherever it is shown (self-check, Gradescope, nbgrader): the
+    message, the student's own frames, a known mistake, a hint. A hidden check gives its message only."""
+    public = check.visibility == "public"
+    trace = _("Your code: {frames}").format(frames=" <- ".join(reversed(check.trace.splitlines()))) \
+        if public and check.trace else ""
+    known = _("Looks like a known mistake: {name}.").format(name=_(CATALOGUE[check.misconception].name)) \
+        if public and check.misconception in CATALOGUE else ""
+    hint = _("Hint: {hint}").format(hint=check.hint) if public and check.hint else ""
+    return [paragraph for paragraph in (check.message, trace, known, hint) if paragraph]
+
+
 def render_check_report(result, *, directory, width=100):
     """The self-check's printout for a SubmissionResult, in the active language."""
     lines = [_("Checking the exercises in {folder} (public checks only)").format(folder=directory), ""]
@@ -37,15 +49,9 @@ def render_check_report(result, *, directory, width=100):
             mark = _(NOT_ATTEMPTED) if check.not_attempted else _(MARKS[check.status])
             lines.append(f"  {_pad(mark, 13)} {check.check_id:<26} {_(check.description)}")
             if check.status != "passed":
-                known = (_("Looks like a known mistake: {name}.").format(name=_(CATALOGUE[check.misconception].name))
-                         if check.misconception else "")
-                trace = _("Your code: {frames}").format(frames=" <- ".join(reversed(check.trace.splitlines()))) \
-                    if check.trace else ""
-                hint = _("Hint: {hint}").format(hint=check.hint) if check.hint else ""
-                for paragraph in (check.message, trace, known, hint):
-                    if paragraph:
-                        lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
-                                                   subsequent_indent=" " * 18, break_long_words=_wide(paragraph)))
+                for paragraph in detail_lines(check):
+                    lines.extend(textwrap.wrap(paragraph, width=width, initial_indent=" " * 16,
+                                               subsequent_indent=" " * 18, break_long_words=_wide(paragraph)))
         lines.append("")
     passed = sum(check.status == "passed" for check in result.checks)
     lines.append(_("Score: {score}/{total} points on public checks; {passed} of {count} checks passed.").format(

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.config import PACKAGE_DIR, PROJECT_DIR, SOLUTIONS_DIR, ConfigError, load_settings
-from grader.i18n import LANGUAGES, N_, _
+from grader.i18n import LANGUAGES, _
 
 # ---- what goes into the zip ---------------------------------------------------------
 
@@ -50,7 +50,6 @@ TORCH_FALLBACK = "2.13.0"
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 FALLBACK_STUDENT = "gradescope-student"
-BOTH = ("public", "hidden")
 MARKED = ("error", "timeout", "forbidden", "missing")  # statuses whose word leads the output, as in the self-check
 
 
@@ -229,22 +228,17 @@ def _points(value) -> str:
     return f"{value:g}"
 
 
-def _test_output(check, view) -> str:
-    """The feedback for one check: for hidden checks only the message (the view leaves out the rest)."""
-    from grader.feedback import MARKS
+def _test_output(check) -> str:
+    """The feedback for one check, as every route words it (for hidden checks only the message)."""
+    from grader.feedback import MARKS, detail_lines
+    from grader.reports import clean
 
     if check.status == "passed":
         return _("Passed.")
-    lines = [view.message]
-    if check.status in MARKED and not check.not_attempted:
-        lines[0] = f"{_(MARKS[check.status])}: {view.message}"
-    if view.trace:
-        lines.append(_("Your code: {frames}").format(frames=" <- ".join(reversed(view.trace.splitlines()))))
-    if view.known_mistake:
-        lines.append(_("Looks like a known mistake: {name}.").format(name=view.known_mistake))
-    if view.hint:
-        lines.append(_("Hint: {hint}").format(hint=view.hint))
-    return "\n".join(line for line in lines if line)
+    lines = [clean(paragraph) for paragraph in detail_lines(check)]
+    if check.status in MARKED and not check.not_attempted and lines:
+        lines[0] = f"{_(MARKS[check.status])}: {lines[0]}"
+    return "\n".join(lines)
 
 
 def gradescope_tests(result) -> list:
@@ -264,7 +258,7 @@ def gradescope_tests(result) -> list:
                 "status": "passed" if check.status == "passed" else "failed",
                 "name": f"{check.check_id}: {view.description}", "name_format": "text",
                 "number": f"{position}.{order.index(check.check_id) + 1}",
-                "output": _test_output(check, view), "output_format": "text",
+                "output": _test_output(check), "output_format": "text",
                 "tags": [exercise.id, check.visibility],
                 "visibility": VISIBILITY.get(check.visibility, "after_published"),
             })
@@ -348,23 +342,12 @@ def _sandbox_hides(paths: AutograderPaths):
 
 def _grade(submission, seed, settings, paths):
     """Grade with a fresh zygote, restarted once if it dies (the OOM killer can do that; student code cannot)."""
-    from grader.grading import grade_submission
-    from grader.runner import Zygote, with_restart
+    from grader.grading import grade_staged
+    from grader.runner import Zygote
 
     with Zygote() as zygote:
-        result = with_restart(zygote, lambda warm: grade_submission(
-            submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
-            zygote=warm, shown_as=N_("the submission"), hide=_sandbox_hides(paths)))
+        result = grade_staged(submission, seed, zygote=zygote, settings=settings, hide=_sandbox_hides(paths))
         return result, dict(zygote.last_sandbox)
-
-
-def _report_isolation(isolation, out):
-    off = {layer: state for layer, state in isolation.items() if state != "on"}
-    if off:
-        print(_("isolation: running without {layers}").format(
-            layers=", ".join(f"{layer} ({state})" for layer, state in off.items())), file=out)
-    elif isolation:
-        print(_("isolation: every layer is on ({layers})").format(layers=", ".join(isolation)), file=out)
 
 
 def grade_gradescope_submission(paths: AutograderPaths, *, course: CourseSettings, started, out=sys.stdout) -> dict:
@@ -389,7 +372,10 @@ def grade_gradescope_submission(paths: AutograderPaths, *, course: CourseSetting
             result, isolation = _grade(submission, hidden_seed(course.secret, submitter.student), settings, paths)
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
-    _report_isolation(isolation, out)
+    if isolation:
+        from grader.progress import isolation_line
+
+        print(isolation_line(isolation), file=out)
     print(_("score: {score}/{total}").format(score=_points(result.score), total=_points(result.max_score)), file=out)
     return results_document(result, seconds=time.perf_counter() - started, submitter=submitter,
                             isolation=isolation, problem=submission.problem)

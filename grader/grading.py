@@ -11,11 +11,12 @@ from pathlib import Path
 from grader import registry
 from grader.checks.base import seed_for
 from grader.config import Settings
+from grader.executors.base import BOTH
 from grader.executors.run import run_submission
-from grader.i18n import _
+from grader.i18n import N_, _
 from grader.judge import judge_check
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
-from grader.runner import Zygote
+from grader.runner import Zygote, with_restart
 from grader.submission import banned_mentions, locate
 
 
@@ -139,3 +140,11 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
         if own_zygote:
             zygote.close()
     return judge_submission(plan, runs, settings)
+
+
+def grade_staged(submission, seed, *, zygote, settings=Settings(), hide=()):
+    """A batch's grading of one staged submission (public and hidden checks, the student's seed), on a zygote
+    restarted once if it died: the local judges and Gradescope's runner grade alike."""
+    return with_restart(zygote, lambda warm: grade_submission(
+        submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
+        zygote=warm, shown_as=N_("the submission"), hide=hide))

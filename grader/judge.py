@@ -10,7 +10,7 @@ from grader.misconceptions import CATALOGUE
 from grader.results import CheckResult
 
 BANNED_HERE = N_("it is banned here")
-BAN_REASONS = {  # by exercise id: the file may be sigmoid.py or, on the nbgrader route, sigmoid.ipynb
+BAN_REASONS = {  # by exercise id
     "sigmoid": N_("writing the sigmoid yourself is the exercise"),
     "mlp": N_("computing the gradients by hand is the exercise"),
 }
@@ -111,7 +111,7 @@ def _judge_probe(check, probe, outcome, public, file):
     if outcome.get("forbidden"):
         raise _Verdict("forbidden", _("{name} used {banned}, which is not allowed in {file}: {reason}").format(
             name=probe.call.get("name", check.target), banned=outcome["forbidden"], file=file,
-            reason=_(BAN_REASONS.get(file.rsplit(".", 1)[0], BANNED_HERE))))
+            reason=_(BAN_REASONS.get(check.exercise, BANNED_HERE))))
     if outcome.get("missing"):
         raise _Verdict("missing", _("{file} does not define {name}").format(file=file, name=outcome["missing"]))
     error = outcome.get("error")

@@ -77,9 +77,6 @@ class LmsEntry:
             elif piece.path.stat().st_size > MAX_FILE_BYTES:
                 notes.append(_("{file} was not graded: it is larger than {limit} MiB").format(
                     file=piece.label, limit=MAX_FILE_BYTES // 2**20))
-            elif _is_stand_in(piece.path):
-                notes.append(_("{file} ignored: it is the course's stand-in module, not the student's work").format(
-                    file=piece.label))
             else:
                 _place(target, PurePosixPath(piece.name), piece.label, placed, notes, source=piece.path)
         meta = dict(self.meta)
@@ -486,7 +483,12 @@ def _nbgrader(submitted: Path, assignment, given, refused):
 # --- staging helpers ---------------------------------------------------------------------------------
 
 def _place(target: Path, relative: PurePosixPath, label: str, placed: dict, notes: list, *, source=None, text=None):
-    """Write one staged file; when an earlier piece gave the same file, say which copy is used."""
+    """Write one staged file; when an earlier piece gave the same file, say which copy is used.
+
+    The course's stand-in modules (loose, or inside a student's zip) are never staged as the student's work."""
+    if source is not None and _is_stand_in(source):
+        notes.append(_("{file} ignored: it is the course's stand-in module, not the student's work").format(file=label))
+        return
     key = relative.as_posix()
     if key in placed:
         notes.append(_("{file} was handed in more than once; the copy from {kept} is used, not the one from {dropped}").format(

@@ -155,19 +155,11 @@ def headline(mark, verdict, points):
 
 
 def feedback(verdict, points):
-    """The text a failed check raises: the self-check's verdict mark, message, known mistake and hint."""
-    from grader.feedback import MARKS, NOT_ATTEMPTED
-    from grader.misconceptions import CATALOGUE
+    """The text a failed check raises: the self-check's verdict mark, then what every route shows of it."""
+    from grader.feedback import MARKS, NOT_ATTEMPTED, detail_lines
 
     mark = _(NOT_ATTEMPTED) if verdict.not_attempted else _(MARKS[verdict.status])
-    lines = [headline(mark, verdict, points), verdict.message]
-    if verdict.trace:
-        lines.append(_("Your code: {frames}").format(frames=" <- ".join(reversed(verdict.trace.splitlines()))))
-    if verdict.misconception:
-        lines.append(_("Looks like a known mistake: {name}.").format(name=_(CATALOGUE[verdict.misconception].name)))
-    if verdict.hint:
-        lines.append(_("Hint: {hint}").format(hint=verdict.hint))
-    return "\n".join(lines)
+    return "\n".join([headline(mark, verdict, points), *detail_lines(verdict)])
 
 
 def evaluate(check_id, namespace, *, hidden_seed=0):

@@ -6,6 +6,15 @@ from rich.table import Table
 from grader.i18n import _
 
 
+def isolation_line(layers):
+    """One line on the sandbox's layers as a child reported them ({layer: "on" or why not})."""
+    missing = {layer: state for layer, state in layers.items() if state != "on"}
+    if missing:
+        return _("isolation: running without {layers}").format(
+            layers="; ".join(f"{layer} ({state})" for layer, state in missing.items()))
+    return _("isolation: every layer is on ({layers})").format(layers=", ".join(layers))
+
+
 class BatchProgress:
     def __init__(self, out):
         self.console = Console(file=out, highlight=False, soft_wrap=True)  # never break a path
@@ -31,12 +40,7 @@ class BatchProgress:
         elif event == "intake":
             self.console.print(info["summary"])
         elif event == "isolation":
-            missing = {layer: state for layer, state in info["layers"].items() if state != "on"}
-            if missing:
-                self.console.print(_("isolation: running without {layers}").format(
-                    layers="; ".join(f"{layer} ({state})" for layer, state in missing.items())))
-            else:
-                self.console.print(_("isolation: every layer is on ({layers})").format(layers=", ".join(info["layers"])))
+            self.console.print(isolation_line(info["layers"]))
         elif event == "graded" and self.task is not None:
             item = info["item"]
             self.progress.update(self.task, advance=1, last=f"{item.student}: {item.score:g}/{item.max_score:g}")

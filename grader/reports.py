@@ -39,8 +39,6 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 FORMATS = ("html", "md", "txt")
 _ = i18n._  # strings made in Python (plot labels) and data from the registry, in the active language
 
-# Deterministic SVG: fixed hash salt for generated ids, text kept as text (no glyph paths), no date.
-
 
 def index_path(out_dir) -> Path:
     return reports_dir(out_dir) / "index.html"

@@ -46,29 +46,19 @@ def child_environment():
 class Zygote:
     """One warm process with torch imported, started by exec, forking a child per job."""
 
-    def __init__(self, python=None, slot=0):
+    def __init__(self, python=None, slot=0, pipes=None):
+        """Exec a new zygote; or, with pipes=(requests_fd, replies_fd), reach one that the family process
+        (harness/family.py) forked. Either way, if it dies, `start()` replaces it with an exec'd one."""
         self.python = python or sys.executable
         self.slot = slot
         self.last_sandbox = {}  # layer -> "on" or why not, as the last child reported before running student code
-        self.process = None
         self.jobs = 0
-        self.start()
-
-    @classmethod
-    def attach(cls, slot, requests_fd, replies_fd):
-        """A zygote forked by the family process (harness/family.py), reached through two pipe descriptors.
-
-        If it dies, `start()` replaces it with an exec'd one, as for any zygote.
-        """
-        zygote = cls.__new__(cls)
-        zygote.python, zygote.slot, zygote.last_sandbox, zygote.jobs = sys.executable, slot, {}, 0
-        zygote.owner = os.getpid()
-        zygote.process = _Piped(requests_fd, replies_fd)
-        zygote.ready = False
-        return zygote
+        if pipes is None:
+            self.start()
+        else:
+            self.process, self.ready = _Piped(*pipes), False
 
     def start(self):
-        self.owner = os.getpid()  # only the process that started it may wait for it
         self.process = subprocess.Popen(
             [self.python, "-I", str(HARNESS_DIR / "zygote.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -121,22 +111,12 @@ class Zygote:
             elif message.get("kind") == "done":
                 return lines, message
 
-    def _let_go(self):
-        """Close the pipes in this process: a zygote ends when every holder of its stdin has let go."""
-        for pipe in (self.process.stdin, self.process.stdout):
-            try:
-                pipe.close()
-            except OSError:
-                pass
-
     def close(self):
         """Stop the zygote: it holds nothing worth a slow interpreter shutdown."""
-        if self.process is None:
-            return
-        if os.getpid() != self.owner or isinstance(self.process, _Piped):
-            self._let_go()  # not this process's child (inherited by a fork, or forked by the family): its parent reaps
-            return
-        end_process(self.process, grace=0.2)
+        if isinstance(self.process, _Piped):
+            self.process.close()  # it ends when its pipes close; its parent, the family process, reaps it
+        elif self.process is not None:
+            end_process(self.process, grace=0.2)
 
     def __enter__(self):
         return self
@@ -167,6 +147,13 @@ class _Piped:
 
     def poll(self):
         return None  # the exit status belongs to its parent
+
+    def close(self):
+        for pipe in (self.stdin, self.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 def with_restart(zygote, action):

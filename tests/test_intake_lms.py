@@ -138,6 +138,17 @@ def test_a_students_zip_inside_a_canvas_download_keeps_the_student_zip_rules(tmp
     assert not list(tmp_path.rglob("escape.py"))
 
 
+def test_the_course_stand_in_inside_a_students_zip_is_not_graded_as_theirs(tmp_path):
+    from grader.notebooks import STAND_IN_MARKER
+
+    handin = zip_bytes(tmp_path, {"hw/step.py": (STAND_IN_MARKER + "\nfrom grader.harness.stand_ins import step\n").encode(),
+                                  "hw/perceptron.py": reference("perceptron")})
+    download = make_zip(tmp_path / "class.zip", {"doejane_57_9876_handin.zip": handin})
+    submission = stage_all(open_class(download), tmp_path)["57"]
+    assert staged_files(submission) == ["perceptron.py"]
+    assert any("step.py ignored: it is the course's stand-in module" in note for note in submission.meta["notes"])
+
+
 # --- Moodle ---------------------------------------------------------------------------------------
 
 def test_a_moodle_download_with_spaces_chinese_names_a_student_zip_and_online_text(tmp_path):

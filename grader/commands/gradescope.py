@@ -28,19 +28,19 @@ def register(commands):
 
 def run_build(args, out=sys.stdout):
     """Bake the course settings into the zip; a secret is made once and kept next to the zip when none is given."""
-    from grader.config import load_settings, pick, read_course_config
+    from grader.config import pick, read_course_config, timeout_from
     from grader.gradescope import CourseSettings, build_autograder
     from grader.seeds import SECRET_FILE, course_secret
 
     file_values = read_course_config(args.config) if args.config else {}
     file_name = str(args.config) if args.config else "the course config"
-    load_settings(timeout=args.timeout, file_values=file_values, file_name=file_name)  # reports a bad timeout
-    timeout, _where = pick("timeout", cli=args.timeout, file_values=file_values, file_name=file_name)
+    timeout, source = pick("timeout", cli=args.timeout, file_values=file_values, file_name=file_name)
+    seconds = timeout_from(str(timeout), source) if timeout is not None else None  # a bad value: ConfigError
     secret, where = pick("secret", cli=args.secret, file_values=file_values, file_name=file_name)
     try:
         if not secret:
             secret, where = course_secret(out_dir=args.output.parent), str(args.output.parent / SECRET_FILE)
-        settings = CourseSettings(str(secret), float(timeout) if timeout is not None else None, args.lang)
+        settings = CourseSettings(str(secret), seconds, args.lang)
         built = build_autograder(output=args.output, settings=settings)
     except OSError as exc:
         print(_("error: {problem}").format(problem=_("{file} cannot be written: {problem}").format(

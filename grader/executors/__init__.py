@@ -13,6 +13,9 @@ __all__ = ["Executor", "Job", "Outcome", "make_executor"]
 def make_executor(*, workers=1, dask=None):
     """The local executor with `workers` judges, or the Dask one when a `dask` address is given."""
     if dask:
+        from grader.executors.address import parse_address
+
+        parse_address(dask)  # a bad value (or no Dask here) is a ConfigError, before dask.py imports distributed
         from grader.executors.dask import DaskExecutor
 
         return DaskExecutor(dask)

@@ -8,6 +8,7 @@ local executor. A task returns JSON bytes (grader.executors.wire), never an
 object, so nothing built by student code is ever unpickled here. References,
 expected values, scores, the gradebook and the reports stay with the coordinator.
 """
+import dataclasses
 import fcntl
 import logging
 import multiprocessing
@@ -185,9 +186,8 @@ class DaskExecutor:
     def grade(self, jobs, *, settings, hide):
         """Desks plan; tasks go out in a window; replies go back to the desk that planned them; yields Outcomes."""
         options = {"timeouts": dict(settings.timeouts), "isolation": list(settings.isolation),
-                   "limits": {"memory_bytes": settings.limits.memory_bytes, "file_bytes": settings.limits.file_bytes,
-                              "open_files": settings.limits.open_files},
-                   "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
+                   "limits": dataclasses.asdict(settings.limits),
+                   "hide": [str(path) for path in (settings.solutions_dir, *hide)]}  # this machine's; the worker adds its own
         events = queue.SimpleQueue()  # ("desk", message) from the desks' pump, ("task", future) from Dask's callbacks
         self.desks.listen(events)
         pending = list(enumerate(jobs))[::-1]

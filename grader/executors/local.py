@@ -17,9 +17,9 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 
 from grader.config import HARNESS_DIR, PACKAGE_DIR
-from grader.executors.base import BOTH, BatchError, Outcome
-from grader.i18n import N_, _, language
-from grader.runner import Zygote, child_environment, end_process, with_restart
+from grader.executors.base import BatchError, Outcome
+from grader.i18n import _, language
+from grader.runner import Zygote, child_environment, end_process
 
 AHEAD = 2  # jobs queued at each judge: one running, one waiting
 
@@ -128,7 +128,7 @@ def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
     """A judge, forked by the family process: grade the jobs from the coordinator on zygote `slot` until told to stop."""
     import torch
 
-    from grader.grading import build_probes
+    from grader.grading import build_probes, grade_staged
     from grader.i18n import set_language
     from grader.registry import ALL_CHECKS
 
@@ -136,7 +136,7 @@ def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
     jobs, outcomes = Connection(jobs_fd, writable=False), Connection(outcomes_fd, readable=False)
     build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # once, for every job
     settings, hide = None, ()
-    with Zygote.attach(slot, requests_fd, replies_fd) as zygote:
+    with Zygote(slot=slot, pipes=(requests_fd, replies_fd)) as zygote:
         while True:
             try:
                 message = jobs.recv()
@@ -152,15 +152,7 @@ def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
             started = time.perf_counter()
             result, failure = None, ""
             try:
-                result = _grade_with_retry(zygote, job.submission, job.seed, settings, hide)
+                result = grade_staged(job.submission, job.seed, zygote=zygote, settings=settings, hide=hide)
             except Exception as exc:  # noqa: BLE001 - reported by the coordinator
                 failure = f"{type(exc).__name__}: {exc}"
             outcomes.send(Outcome(job, result, time.perf_counter() - started, dict(zygote.last_sandbox), failure))
-
-
-def _grade_with_retry(zygote, submission, seed, settings, hide):
-    from grader.grading import grade_submission
-
-    return with_restart(zygote, lambda warm: grade_submission(
-        submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
-        zygote=warm, shown_as=N_("the submission"), hide=hide))
