@@ -45,9 +45,31 @@ def report_path(out_dir, student: str, fmt: str) -> Path:
     return reports_dir(out_dir) / f"{report_stem(student)}.{fmt}"
 
 
+_compact_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def layered_json(value, levels=4, indent="  ") -> str:
+    """JSON with the outer `levels` of objects and arrays one entry per line and each deeper value on one line.
+
+    A results file then reads as RESULTS.md shows it, one line per check; and it is written by the
+    C encoder (json.dumps with indent= falls back to pure Python: ~2 ms per student in a batch).
+    """
+    compact = _compact_json
+    if levels <= 0 or not isinstance(value, (dict, list, tuple)) or not value:
+        return compact(value)
+    if isinstance(value, dict):
+        items = [f"{compact(str(key))}: {layered_json(item, levels - 1, indent)}" for key, item in value.items()]
+        opening, closing = "{", "}"
+    else:
+        items = [layered_json(item, levels - 1, indent) for item in value]
+        opening, closing = "[", "]"
+    body = ",\n".join(items).replace("\n", "\n" + indent)  # compact JSON holds no raw newline
+    return f"{opening}\n{indent}{body}\n{closing}"
+
+
 def write_result(out_dir: Path, result) -> Path:
     path = results_path(out_dir, result.student)
-    write_atomically(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    write_atomically(path, layered_json(result.to_json()) + "\n")
     return path
 
 
