@@ -5,6 +5,7 @@ The three stages are separate functions so that the run, the only one that
 needs student code, can happen elsewhere (grader.executors) while planning and
 judging stay with the coordinator.
 """
+import marshal
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -82,6 +83,12 @@ class SubmissionPlan:
         return {exercise.filename: self.located[exercise.id].path.read_bytes() for exercise in self.exercises
                 if not self.located[exercise.id].problem}
 
+    def compiled(self):
+        """The usable exercise files as compiled here, {file name: marshal bytes}: a run on this machine's
+        Python can execute them without compiling each again (marshal's format is per Python version)."""
+        return {exercise.filename: marshal.dumps(self.located[exercise.id].code) for exercise in self.exercises
+                if not self.located[exercise.id].problem and self.located[exercise.id].code is not None}
+
 
 def plan_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",), hidden_seed=0,
                     shown_as=None):
@@ -135,7 +142,8 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
     try:
         plan = plan_submission(directory, student=student, exercise_ids=exercise_ids, visibilities=visibilities,
                                hidden_seed=hidden_seed, shown_as=shown_as)
-        runs = run_submission(plan.files(), plan.calls, zygote=zygote, settings=settings, hide=hide)
+        runs = run_submission(plan.files(), plan.calls, zygote=zygote, settings=settings, hide=hide,
+                              compiled=plan.compiled())
     finally:
         if own_zygote:
             zygote.close()

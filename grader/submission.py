@@ -2,7 +2,7 @@
 import ast
 import difflib
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.i18n import _
@@ -17,6 +17,7 @@ class ExerciseFile:
     path: Path = None
     problem: str = ""  # "" when the file is present and compiles
     status: str = ""  # "missing" or "error" when problem is set
+    code: object = field(default=None, compare=False, repr=False)  # the file compiled, when it compiles
 
 
 def _candidates(directory: Path):
@@ -37,23 +38,24 @@ def _near_miss(directory: Path, filename: str):
     return names[close[0]] if close else None
 
 
-def _compile_problem(path: Path):
+def _compile(path: Path):
+    """(code object, "") for a file that compiles, else (None, why not)."""
     try:
         with tokenize.open(path) as handle:  # Python's rules: UTF-8 unless a coding line says otherwise
             source = handle.read()
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return _("{file} could not be read as Python source: {problem}").format(file=path.name, problem=exc)
+        return None, _("{file} could not be read as Python source: {problem}").format(file=path.name, problem=exc)
     except OSError as exc:
-        return _("{file} could not be read: {problem}").format(file=path.name, problem=exc.strerror)
+        return None, _("{file} could not be read: {problem}").format(file=path.name, problem=exc.strerror)
     try:
-        compile(source, str(path), "exec", dont_inherit=True)
+        return compile(source, str(path), "exec", dont_inherit=True), ""
     except SyntaxError as exc:
         where = _("line {line}").format(line=exc.lineno) if exc.lineno else _("somewhere")
         text = f": {exc.text.strip()}" if exc.text and exc.text.strip() else ""
-        return _("{file} does not compile ({where}): {problem}").format(file=path.name, where=where + text, problem=exc.msg)
+        return None, _("{file} does not compile ({where}): {problem}").format(file=path.name, where=where + text,
+                                                                              problem=exc.msg)
     except ValueError as exc:
-        return _("{file} does not compile: {problem}").format(file=path.name, problem=exc)
-    return ""
+        return None, _("{file} does not compile: {problem}").format(file=path.name, problem=exc)
 
 
 def locate(directory: Path, exercises=EXERCISE_IDS, shown_as=None):
@@ -76,8 +78,8 @@ def locate(directory: Path, exercises=EXERCISE_IDS, shown_as=None):
                     near=near.relative_to(directory), file=filename)
             found[exercise] = ExerciseFile(exercise, None, message, "missing")
             continue
-        problem = _compile_problem(path)
-        found[exercise] = ExerciseFile(exercise, path.resolve(), problem, "error" if problem else "")
+        code, problem = _compile(path)
+        found[exercise] = ExerciseFile(exercise, path.resolve(), problem, "error" if problem else "", code)
     return found
 
 

@@ -228,3 +228,24 @@ def test_the_zygote_heap_sits_in_huge_pages(zygote, make_submission):
     rollup = Path(f"/proc/{zygote.process.pid}/smaps_rollup").read_text()
     huge_kib = int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("AnonHugePages:")))
     assert huge_kib >= 32 * 1024, rollup
+
+
+def test_the_child_runs_the_code_the_grader_compiled_and_tracebacks_name_the_file(zygote):
+    """The judge compiles each file once (to report syntax errors); the child executes that compilation
+    instead of compiling again, and its tracebacks still point into the student's file."""
+    import marshal
+
+    from grader.executors.run import run_submission
+
+    on_disk = "def step(z):\n    return 1\n"
+    compiled = compile("def step(z):\n\n    return [7][z]\n", "elsewhere.py", "exec", dont_inherit=True)
+    calls = [{"name": "step", "import_bans": [], "calls": [
+        {"id": "a", "kind": "call", "name": "step", "args": [0], "bans": []},
+        {"id": "b", "kind": "call", "name": "step", "args": [3], "bans": []}]}]
+    runs = run_submission({"step.py": on_disk.encode()}, calls, zygote=zygote, settings=FAST,
+                          compiled={"step.py": marshal.dumps(compiled)})
+    assert runs["step"].calls["a"]["value"]["number"] == 7  # the compiled code ran, not the file's source
+    frames = runs["step"].calls["b"]["error"]["frames"]
+    assert [(frame["file"], frame["line"]) for frame in frames] == [("step.py", 3)]
+    plain = run_submission({"step.py": on_disk.encode()}, calls, zygote=zygote, settings=FAST)
+    assert plain["step"].calls["a"]["value"]["number"] == 1  # without it, the file's source is compiled in the child

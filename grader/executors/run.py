@@ -3,6 +3,7 @@
 It needs nothing from the coordinator but those, and imports nothing heavy, so
 that a Dask worker can run it without the references, the checks or torch.
 """
+import base64
 import tempfile
 from pathlib import Path
 
@@ -10,11 +11,13 @@ from grader.config import EXERCISE_IDS, Settings
 from grader.runner import run_exercises
 
 
-def run_submission(files, calls, *, zygote, settings=Settings(), hide=()):
+def run_submission(files, calls, *, zygote, settings=Settings(), hide=(), compiled=None):
     """Run the calls on the submission's files in `zygote`'s sandbox; return {exercise: ExerciseRun}.
 
     Needs only the file bytes ({file name: bytes}) and the calls: it can run on any machine with
     the grader installed. What comes back is untrusted data, still to be judged.
+    compiled: {file name: marshal bytes} of those files compiled by this same Python, which the
+    child then runs instead of compiling them again (only where the files were compiled, not on Dask).
     """
     if not calls:
         return {}
@@ -32,6 +35,8 @@ def run_submission(files, calls, *, zygote, settings=Settings(), hide=()):
             target.chmod(0o644)
             paths[known[filename]] = str(target)
         plan = {"files": paths, "exercise_names": list(EXERCISE_IDS), "exercises": list(calls),
-                "student_dir": str(staging.resolve())}
+                "student_dir": str(staging.resolve()),
+                "compiled": {known[filename]: base64.b64encode(code).decode("ascii")
+                             for filename, code in (compiled or {}).items() if filename in files}}
         sandbox = {"layers": list(settings.isolation), "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
         return run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)

@@ -197,7 +197,7 @@ def run_plan(plan, reporter):
             warnings.simplefilter("ignore")
             try:
                 with bans.guarded(exercise.get("import_bans", ())):
-                    module = student_import.load(name, files[name])
+                    module = student_import.load(name, files[name], plan.get("compiled", {}).get(name))
             except BaseException as exc:  # noqa: BLE001
                 load["error"] = describe_exception(exc, student_files)
         if bans.violations():
