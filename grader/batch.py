@@ -141,16 +141,18 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                 with closing(running.grade(readable, settings=settings, hide=hide)) as outcomes:
                     for outcome in outcomes:
                         _record(gradebook, run_id, summary, notify, out_dir, outcome)
-        present = {student for student, _ in layout.entries}
-        _write_exports(gradebook, out_dir, present)
+        latest = gradebook.latest({student for student, _ in layout.entries})  # of the students present
+        _write_exports(latest, out_dir)
+        found = {result.student: (result, row) for result, row in latest}
         for item in summary.skipped:
-            for result, row in gradebook.latest({item.student}):
+            if item.student in found:
+                result, row = found[item.student]
                 item.score, item.max_score, item.seconds = result.score, result.max_score, row.seconds
         gradebook.finish_run(run_id)
-        from grader.reports import render_gradebook  # only needed now, at the end
+        from grader.reports import render_latest  # only needed now, at the end
 
-        summary.reports_index = render_gradebook(gradebook, out_dir=out_dir, students=present,
-                                                 processes=min(executor.workers, os.cpu_count() or 1))
+        summary.reports_index = render_latest(latest, out_dir=out_dir,
+                                              processes=min(executor.workers, os.cpu_count() or 1))[-1]
     finally:
         if made_here and executor is not None:
             executor.release()
@@ -183,10 +185,10 @@ def _record(gradebook, run_id, summary, notify, out_dir, outcome):
     notify("graded", item=item)
 
 
-def _write_exports(gradebook, out_dir, present):
+def _write_exports(latest, out_dir):
     """grades.csv for the students present in SUBMISSIONS; results files that are missing are rewritten."""
-    latest = [result for result, _ in gradebook.latest(present)]
-    for result in latest:
+    results = [result for result, _ in latest]
+    for result in results:
         if not results_path(out_dir, result.student).exists():
             write_result(out_dir, result)
-    write_grades(out_dir, latest)
+    write_grades(out_dir, results)

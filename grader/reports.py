@@ -21,7 +21,7 @@ import re
 import statistics
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -61,13 +61,17 @@ def clean(text) -> str:
 
 
 _MD_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|~#&!{}])")
+_MD_ANY_MARKUP = re.compile(r"[\\`*_\[\]<>|~#&!{}]|^\s*[-+=]|^\s*\d+[.)]")  # what the three rules below touch
 
 
 def markdown_text(value) -> str:
     """Literal text inside Markdown: every character that could start markup or HTML is backslash-escaped."""
     if isinstance(value, Markup):  # already Markdown, made by a filter below
         return value
-    text = _MD_PUNCTUATION.sub(r"\\\1", str(value))
+    text = str(value)
+    if not _MD_ANY_MARKUP.search(text):  # most values (numbers, plain words): nothing to escape
+        return text
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
     text = re.sub(r"^(\s*)([-+=])", r"\1\\\2", text)  # not a list item or a heading underline
     return re.sub(r"^(\s*\d+)([.)])", r"\1\\\2", text)  # not a numbered list
 
@@ -326,28 +330,37 @@ def render_student_reports(results, *, out_dir, rows=None, processes=1) -> list:
     """Write OUT/reports/<student>.html, .md and .txt for each result; returns the paths written.
 
     rows: optional {student: gradebook row} for when each was graded and why a submission was unreadable.
-    processes > 1 splits a large class between forked processes (the end of a batch, where
-    nothing else runs); a share whose process fails is rendered again here, so errors surface.
+    processes > 1 splits a large class between forked processes (see _run_forked).
     """
     rows = rows or {}
     results = sorted(results, key=lambda item: item.student)
-    shares = [results[index::processes] for index in range(processes)] if len(results) >= 8 * processes else [results]
+    _run_forked([partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)])
+    return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS]
+
+
+def _shares(results, processes):
+    return [results[index::processes] for index in range(processes)] if len(results) >= 8 * processes else [results]
+
+
+def _run_forked(tasks):
+    """Run the first task here and each other one in a forked process (the end of a batch, where nothing else
+    runs); a task whose process fails runs again here, so that its error surfaces."""
     children = {}
-    for share in shares[1:]:
+    for task in tasks[1:]:
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                _write_reports(share, out_dir, rows)
+                task()
                 code = 0
             finally:
                 os._exit(code)
-        children[pid] = share
-    _write_reports(shares[0], out_dir, rows)
-    for pid, share in children.items():
+        children[pid] = task
+    if tasks:
+        tasks[0]()
+    for pid, task in children.items():
         if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
-            _write_reports(share, out_dir, rows)
-    return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS]
+            task()
 
 
 def _write_reports(results, out_dir, rows):
@@ -364,17 +377,20 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def _render_latest(latest, out_dir, processes=1) -> list:
-    results = [result for result, _row in latest]
+def render_latest(latest, *, out_dir, processes=1) -> list:
+    """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
+    gives them; returns the paths written, the class summary last. With processes > 1 the summary is
+    rendered alongside the students' reports, each in its own forked process."""
+    results = sorted((result for result, _row in latest), key=lambda item: item.student)
     rows = {result.student: row for result, row in latest}
-    written = render_student_reports(results, out_dir=out_dir, rows=rows, processes=processes)
-    written.append(render_class_summary(results, out_dir=out_dir, rows=rows))
-    return written
-
-
-def render_gradebook(gradebook, *, out_dir, students=None, processes=1) -> Path:
-    """Every student's reports and the class summary from an open Gradebook; returns the class summary's path."""
-    return _render_latest(gradebook.latest(students), out_dir, processes)[-1]
+    tasks = [partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)]
+    summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
+    if processes > 1:
+        _run_forked([*tasks, summary])
+    else:
+        for task in (*tasks, summary):
+            task()
+    return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS] + [index_path(out_dir)]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:
@@ -399,4 +415,4 @@ def render_all(*, out_dir, gradebook_url=None, students=None) -> list:
         gradebook.close()
     if not latest:
         raise LookupError(f"the gradebook {gradebook_url} holds no grading yet")
-    return _render_latest(latest, out_dir)
+    return render_latest(latest, out_dir=out_dir)
