@@ -1,5 +1,6 @@
 """Checks for chain_rule.py: e = (a + b)(b + 1) by hand, and the Value class."""
 import math
+import random
 
 from grader.i18n import N_
 from grader.checks.base import Check, LazyText, Probe, Variant, call, shows
@@ -224,24 +225,28 @@ def _value_backward_probes(refs, rng):
 RANDOM_OPERATIONS = ("add", "sub", "mul", "add_const", "rmul_const", "rsub_const", "neg", "pow", "exp", "sigmoid")
 
 
-def _pick(rng, options):
-    """rng.choice(options), drawing the same numbers, without building an array each time (hot loop)."""
-    return options[int(rng.integers(0, len(options)))]
-
-
 def random_program(rng, size):
-    """A random graph of about `size` nodes with reused inner nodes and bounded values."""
+    """A random graph of about `size` nodes with reused inner nodes and bounded values.
+
+    The numbers come from a random.Random seeded by `rng`: a numpy draw per number cost more than
+    the rest of the node (~4 draws a node, 250 nodes a student).
+    """
+    uniform = random.Random(int(rng.integers(0, 2**63))).random  # in [0, 1)
+
+    def below(n):
+        return int(uniform() * n)
+
     program, values = [], []
-    for _ in range(int(rng.integers(2, 5))):
-        value = float(rng.uniform(-10, 10))
+    for _ in range(2 + below(3)):
+        value = uniform() * 20 - 10
         program.append(["leaf", value])
         values.append(value)
     while len(program) < size:
         recent = max(0, len(program) - 6)
-        i, j = int(rng.integers(recent, len(program))), int(rng.integers(0, len(program)))
-        op = _pick(rng, RANDOM_OPERATIONS)
+        i, j = recent + below(len(program) - recent), below(len(program))
+        op = RANDOM_OPERATIONS[below(len(RANDOM_OPERATIONS))]
         x, y = values[i], values[j]
-        constant = round(float(rng.uniform(-3, 3)), 3)
+        constant = round(uniform() * 6 - 3, 3)
         if op in OPERATIONS:
             step, value = [op, i, j], OPERATIONS[op](x, y)
         elif op == "add_const":
@@ -251,7 +256,7 @@ def random_program(rng, size):
         elif op == "neg":
             step, value = [op, i], -x
         elif op == "pow" and abs(x) <= 3:
-            exponent = _pick(rng, (2, 3))
+            exponent = 2 + below(2)
             step, value = [op, i, exponent], x**exponent
         elif op == "exp" and abs(x) <= 3:
             step, value = [op, i], math.exp(x)

@@ -64,7 +64,7 @@ def child_main(job, result_w, log_w):
     student_dir = job["student_dir"]
     sandbox_settings = dict(job.get("sandbox", {}))
     sandbox_settings["expose"] = RUNTIME_PATHS
-    scratch = "/tmp/work" if "mounts" in sandbox_settings.get("layers", sandbox.LAYERS) else job["scratch"]
+    scratch = "/tmp/work" if _private_tmp(job) else job["scratch"]
     report = ISOLATION.enter(job=dict(job, sandbox=sandbox_settings), student_dir=student_dir, scratch=scratch,
                              enabled=sandbox_settings.get("layers", sandbox.LAYERS))
     reporter = child.Reporter(3)
@@ -176,7 +176,15 @@ def _reap(pid):
     return f"exit:{os.WEXITSTATUS(status)}"
 
 
+def _private_tmp(job):
+    """Whether the child works in /tmp/work of its own tmpfs (the mounts layer) rather than a folder made here."""
+    return "mounts" in job.get("sandbox", {}).get("layers", sandbox.LAYERS)
+
+
 def run_job(job):
+    if _private_tmp(job):
+        _fork_and_supervise(job)
+        return
     job["scratch"] = tempfile.mkdtemp(prefix="grader-scratch-")
     try:
         _fork_and_supervise(job)
