@@ -116,7 +116,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         notify("intake", summary=layout.summary)
         staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
         staging_root.chmod(0o755)
-        from grader.grading import problem_result  # the checks' ids and points only: torch is not imported here
+        from grader.grading import locate_staged, problem_result  # torch is not imported here
 
         todo = []
         for student, source in entries:
@@ -127,7 +127,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                                                  grader_version=__version__, seed=seed):
                 summary.graded.append(Graded(student, 0.0, 0.0, 0.0, skipped=True))
                 continue
-            todo.append(Job(submission, digest, seed))
+            # Found and compiled here, while the workers import torch: the judges need not compile them again.
+            todo.append(Job(submission, digest, seed, None if submission.problem else locate_staged(submission)))
         readable = [job for job in todo if not job.submission.problem]
         with executor if readable else nullcontext(executor) as running:  # a cluster is reached only with work for it
             run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)

@@ -5,7 +5,6 @@ The three stages are separate functions so that the run, the only one that
 needs student code, can happen elsewhere (grader.executors) while planning and
 judging stay with the coordinator.
 """
-import marshal
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,17 +83,18 @@ class SubmissionPlan:
                 if not self.located[exercise.id].problem}
 
     def compiled(self):
-        """The usable exercise files as compiled here, {file name: marshal bytes}: a run on this machine's
-        Python can execute them without compiling each again (marshal's format is per Python version)."""
-        return {exercise.filename: marshal.dumps(self.located[exercise.id].code) for exercise in self.exercises
+        """The usable exercise files as compiled when they were located, {file name: marshal bytes}: a run on
+        this machine's Python can execute them without compiling each again (marshal's format is per version)."""
+        return {exercise.filename: self.located[exercise.id].code for exercise in self.exercises
                 if not self.located[exercise.id].problem and self.located[exercise.id].code is not None}
 
 
 def plan_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",), hidden_seed=0,
-                    shown_as=None):
-    """Locate the exercise files in `directory`, select checks and build their probes and calls."""
+                    shown_as=None, located=None):
+    """Locate the exercise files in `directory` (unless `located` already says, as `locate` would), select
+    checks and build their probes and calls."""
     exercises = tuple(registry.exercise(name) for name in (exercise_ids or registry.EXERCISE_IDS))
-    located = locate(Path(directory), [exercise.id for exercise in exercises], shown_as)
+    located = located or locate(Path(directory), [exercise.id for exercise in exercises], shown_as)
     checks = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
     runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks[exercise.id]]
     probes = build_probes([check for exercise in runnable for check in checks[exercise.id]], hidden_seed=hidden_seed)
@@ -130,7 +130,7 @@ def judge_submission(plan, runs, settings=Settings()):
 
 
 def grade_submission(directory, *, student="student", exercise_ids=None, visibilities=("public",),
-                     hidden_seed=0, settings=Settings(), zygote=None, shown_as=None, hide=()):
+                     hidden_seed=0, settings=Settings(), zygote=None, shown_as=None, hide=(), located=None):
     """Grade the exercise files in `directory`; return a SubmissionResult: plan, run, judge.
 
     A zygote may be passed in to reuse across submissions; otherwise one is
@@ -141,7 +141,7 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
         zygote = Zygote()
     try:
         plan = plan_submission(directory, student=student, exercise_ids=exercise_ids, visibilities=visibilities,
-                               hidden_seed=hidden_seed, shown_as=shown_as)
+                               hidden_seed=hidden_seed, shown_as=shown_as, located=located)
         runs = run_submission(plan.files(), plan.calls, zygote=zygote, settings=settings, hide=hide,
                               compiled=plan.compiled())
     finally:
@@ -150,9 +150,19 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
     return judge_submission(plan, runs, settings)
 
 
-def grade_staged(submission, seed, *, zygote, settings=Settings(), hide=()):
+def locate_staged(submission):
+    """Each exercise's file in a staged submission, compiled: what a batch's coordinator finds at intake, while
+    the workers still import torch, so that judges need not compile the files again."""
+    return locate(submission.folder, shown_as=STAGED)
+
+
+STAGED = N_("the submission")  # how messages name a staged copy
+
+
+def grade_staged(submission, seed, *, zygote, settings=Settings(), hide=(), located=None):
     """A batch's grading of one staged submission (public and hidden checks, the student's seed), on a zygote
-    restarted once if it died: the local judges and Gradescope's runner grade alike."""
+    restarted once if it died: the local judges and Gradescope's runner grade alike. `located`: from
+    locate_staged, where the coordinator already did it."""
     return with_restart(zygote, lambda warm: grade_submission(
         submission.folder, student=submission.student, visibilities=BOTH, hidden_seed=seed, settings=settings,
-        zygote=warm, shown_as=N_("the submission"), hide=hide))
+        zygote=warm, shown_as=STAGED, hide=hide, located=located))

@@ -1,6 +1,7 @@
 """Find a submission's exercise files and check what can be checked without running them."""
 import ast
 import difflib
+import marshal
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ class ExerciseFile:
     path: Path = None
     problem: str = ""  # "" when the file is present and compiles
     status: str = ""  # "missing" or "error" when problem is set
-    code: object = field(default=None, compare=False, repr=False)  # the file compiled, when it compiles
+    code: bytes = field(default=None, compare=False, repr=False)  # the file compiled (marshal), when it compiles
 
 
 def _candidates(directory: Path):
@@ -39,7 +40,7 @@ def _near_miss(directory: Path, filename: str):
 
 
 def _compile(path: Path):
-    """(code object, "") for a file that compiles, else (None, why not)."""
+    """(the code as marshal bytes, "") for a file that compiles, else (None, why not)."""
     try:
         with tokenize.open(path) as handle:  # Python's rules: UTF-8 unless a coding line says otherwise
             source = handle.read()
@@ -48,7 +49,7 @@ def _compile(path: Path):
     except OSError as exc:
         return None, _("{file} could not be read: {problem}").format(file=path.name, problem=exc.strerror)
     try:
-        return compile(source, str(path), "exec", dont_inherit=True), ""
+        return marshal.dumps(compile(source, str(path), "exec", dont_inherit=True)), ""
     except SyntaxError as exc:
         where = _("line {line}").format(line=exc.lineno) if exc.lineno else _("somewhere")
         text = f": {exc.text.strip()}" if exc.text and exc.text.strip() else ""

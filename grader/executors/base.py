@@ -20,6 +20,7 @@ class Job:
     submission: Submission
     digest: str
     seed: int
+    located: dict = field(default=None, compare=False)  # grading.locate_staged's answer, when the coordinator has it
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from grader.executors.address import parse_address
 from grader.executors.base import BOTH, BatchError, Outcome
 from grader.executors.wire import WireError, decode_runs, encode_failure, encode_runs
 from grader.executors.run import run_submission
-from grader.i18n import N_, _
+from grader.i18n import _
 from grader.runner import Zygote, with_restart
 
 PLUGIN_NAME = "grader-zygotes"
@@ -332,7 +332,7 @@ def _desk(inbox, outbox):
     import signal
 
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: go when the coordinator goes
-    from grader.grading import judge_submission, plan_submission
+    from grader.grading import STAGED, judge_submission, plan_submission
 
     plans = {}
     while (message := inbox.get()) is not None:
@@ -341,7 +341,7 @@ def _desk(inbox, outbox):
             started = time.perf_counter()
             try:
                 plan = plan_submission(job.submission.folder, student=job.submission.student, visibilities=BOTH,
-                                       hidden_seed=job.seed, shown_as=N_("the submission"))
+                                       hidden_seed=job.seed, shown_as=STAGED, located=job.located)
                 if not plan.calls:  # every file missing or broken: nothing to run
                     outbox.put(("outcome", index, Outcome(job, judge_submission(plan, {}, settings),
                                                           time.perf_counter() - started), "plan"))

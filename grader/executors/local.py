@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 
 from grader.config import HARNESS_DIR, PACKAGE_DIR
@@ -152,7 +153,9 @@ def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
             started = time.perf_counter()
             result, failure = None, ""
             try:
-                result = grade_staged(job.submission, job.seed, zygote=zygote, settings=settings, hide=hide)
+                result = grade_staged(job.submission, job.seed, zygote=zygote, settings=settings, hide=hide,
+                                      located=job.located)
             except Exception as exc:  # noqa: BLE001 - reported by the coordinator
                 failure = f"{type(exc).__name__}: {exc}"
-            outcomes.send(Outcome(job, result, time.perf_counter() - started, dict(zygote.last_sandbox), failure))
+            outcomes.send(Outcome(replace(job, located=None), result, time.perf_counter() - started,
+                                  dict(zygote.last_sandbox), failure))
