@@ -127,8 +127,9 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                                                  grader_version=__version__, seed=seed):
                 summary.graded.append(Graded(student, 0.0, 0.0, 0.0, skipped=True))
                 continue
-            # Found and compiled here, while the workers import torch: the judges need not compile them again.
-            todo.append(Job(submission, digest, seed, None if submission.problem else locate_staged(submission)))
+            # While the workers still import torch, this process has time to find and compile the files for them.
+            ahead = not submission.problem and executor.starting()
+            todo.append(Job(submission, digest, seed, locate_staged(submission) if ahead else None))
         readable = [job for job in todo if not job.submission.problem]
         with executor if readable else nullcontext(executor) as running:  # a cluster is reached only with work for it
             run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)

@@ -190,3 +190,23 @@ def test_ctrl_c_stops_the_batch_cleanly_and_a_rerun_goes_on(tmp_path):
     done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in (out / "results").glob("*.json")) == [f"s{index}.json" for index in range(10)]
+
+
+def test_the_executor_says_when_its_workers_have_started():
+    """While the family imports torch (a second or more) the coordinator may do the judges' work ahead of them
+    (find and compile files); once the judges and zygotes are forked, starting() turns False and stays so."""
+    from grader.executors.local import LocalExecutor
+
+    executor = LocalExecutor(2)
+    assert not executor.starting()  # nothing warmed: nothing starting
+    executor.warm()
+    try:
+        assert executor.starting()
+        deadline = time.monotonic() + 120
+        while executor.starting() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not executor.starting()
+        names = {open(f"/proc/{pid}/comm").read().strip() for pid in _descendants(executor.family.process.pid)}
+        assert {"grader-judge0", "grader-judge1", "grader-zygote0", "grader-zygote1"} <= names
+    finally:
+        executor.release()

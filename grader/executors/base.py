@@ -43,6 +43,8 @@ class Executor(Protocol):
 
     def release(self) -> None: ...  # stop what warm() started, whether or not grading happened
 
+    def starting(self) -> bool: ...  # whether warm()'s workers are still starting: the coordinator has time to spare
+
     def __enter__(self) -> "Executor": ...
 
     def __exit__(self, *exc) -> None: ...

@@ -144,6 +144,9 @@ class DaskExecutor:
     def warm(self):
         """Nothing to start early: the cluster is reached in __enter__."""
 
+    def starting(self):
+        return False  # the desks plan on this machine whenever they are asked: nothing to do ahead of them
+
     def release(self):
         """Nothing started by warm()."""
 

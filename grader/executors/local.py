@@ -10,6 +10,7 @@ reads back plain Outcome objects. Both ends of those pipes are trusted code.
 """
 import os
 import resource
+import select
 import subprocess
 import sys
 import time
@@ -41,17 +42,25 @@ class Family:
         try:
             self.process = subprocess.Popen(
                 [python or sys.executable, "-I", str(HARNESS_DIR / "family.py"), str(PACKAGE_DIR.parent), *slots],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=child_environment(), cwd="/",
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_environment(), cwd="/",
                 pass_fds=given, start_new_session=True)
         finally:
             for fd in given:
                 os.close(fd)
+        self.started = False
+
+    def starting(self):
+        """True until the family says its judges and zygotes are forked (one line on its stdout) or it ends."""
+        if not self.started and select.select([self.process.stdout], [], [], 0)[0]:
+            self.started = True  # "ready", or end of file: either way it starts no longer
+        return not self.started
 
     def close(self):
         """Let the judges go (their pipes close), then the family process, which takes every member with it."""
         for connection in (*self.jobs, *self.outcomes):
             connection.close()
         end_process(self.process, grace=2.0)
+        self.process.stdout.close()
 
 
 def _allow_descriptors(count):
@@ -75,6 +84,9 @@ class LocalExecutor:
         family, self.family = self.family, None
         if family is not None:
             family.close()
+
+    def starting(self):
+        return self.family is not None and self.family.starting()
 
     def __enter__(self):
         return self

@@ -9,7 +9,7 @@ state it forks, for each slot k:
   judge k   imports the grader (the trusted side: checks, references) only
             after the fork, then plans, drives zygote k and judges, talking to
             the coordinator over the two pipes it was given.
-It then waits for its stdin to close (the coordinator is done or gone) and ends;
+It then says "ready" on its stdout, waits for its stdin to close (the coordinator is done or gone) and ends;
 every member of the family goes with it (parent-death signal).
 
     python -I family.py GRADER_ROOT SLOT:JOBS_FD:OUTCOMES_FD ...
@@ -70,7 +70,8 @@ def _zygote_member(requests, replies):
 
 def _judge_member(grader_root, slot, fds):
     def run():
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the family's control pipe stays the family's
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the family's control pipes stay the family's
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         _keep_only(set(fds))
         sys.path.insert(0, grader_root)  # the grader, imported only here, after the fork
         from grader.executors.local import serve_judge
@@ -92,6 +93,7 @@ def main():
         _fork(_judge_member(grader_root, slot, (jobs, outcomes, requests_w, replies_r)), f"grader-judge{slot}")
         for fd in (requests_r, requests_w, replies_r, replies_w, jobs, outcomes):
             os.close(fd)
+    os.write(1, b"ready\n")  # the coordinator stops doing the judges' work ahead of them (LocalExecutor.starting)
     sys.stdin.buffer.read()  # until the coordinator closes it, or dies
     os._exit(0)
 
