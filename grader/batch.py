@@ -11,7 +11,6 @@ import shutil
 import tempfile
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
@@ -154,8 +153,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         gradebook.finish_run(run_id)
         from grader.reports import render_latest  # only needed now, at the end
 
-        summary.reports_index = render_latest(latest, out_dir=out_dir, processes=min(executor.workers, os.cpu_count() or 1),
-                                              done={item.student for item in summary.graded if not item.skipped})[-1]
+        summary.reports_index = render_latest(latest, out_dir=out_dir,
+                                              processes=min(executor.workers, os.cpu_count() or 1))[-1]
     finally:
         if made_here and executor is not None:
             executor.release()
@@ -177,14 +176,9 @@ def _record(gradebook, run_id, summary, notify, out_dir, outcome):
     result = outcome.result
     if submission.meta:
         result = replace(result, submission=dict(submission.meta))
-    from grader.reports import GradingFacts, write_student_reports  # imported once grading is under way
-
-    graded_at = datetime.now(timezone.utc)
     gradebook.record(run_id=run_id, result=result, submission_hash=outcome.job.digest, grader_version=__version__,
-                     seed=outcome.job.seed, seconds=outcome.seconds, problem=submission.problem, graded_at=graded_at)
+                     seed=outcome.job.seed, seconds=outcome.seconds, problem=submission.problem)
     write_result(out_dir, result)
-    # Now, while the workers grade others, rather than all at the end of the batch.
-    write_student_reports(result, out_dir=out_dir, row=GradingFacts(submission.problem, graded_at))
     item = Graded(submission.student, result.score, result.max_score, outcome.seconds, submission.problem)
     summary.graded.append(item)
     if summary.isolation is None and outcome.isolation:

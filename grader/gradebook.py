@@ -107,10 +107,8 @@ class Gradebook:
                 gradings.c.student == student, gradings.c.submission_hash == submission_hash,
                 gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))).first() is not None
 
-    def record(self, *, run_id, result: SubmissionResult, submission_hash, grader_version, seed, seconds, problem="",
-               graded_at=None):
-        """Store one student's grading (graded now, unless graded_at says when), replacing a grading of the
-        same submission, atomically."""
+    def record(self, *, run_id, result: SubmissionResult, submission_hash, grader_version, seed, seconds, problem=""):
+        """Store one student's grading, replacing a grading of the same submission, atomically."""
         key = (gradings.c.student == result.student, gradings.c.submission_hash == submission_hash,
                gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))
         with self.engine.begin() as connection:
@@ -121,7 +119,7 @@ class Gradebook:
             grading_id = connection.execute(insert(gradings).values(
                 run_id=run_id, student=result.student, submission_hash=submission_hash, grader_version=grader_version,
                 seed=str(seed), score=result.score, max_score=result.max_score, problem=problem, seconds=seconds,
-                meta=json.dumps(result.submission, sort_keys=True), graded_at=graded_at or _now())).inserted_primary_key[0]
+                meta=json.dumps(result.submission, sort_keys=True), graded_at=_now())).inserted_primary_key[0]
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,

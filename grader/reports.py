@@ -363,20 +363,6 @@ def _run_forked(tasks):
             task()
 
 
-@dataclass(frozen=True)
-class GradingFacts:
-    """What a report shows of a grading besides its result, as a gradebook row holds it."""
-
-    problem: str = ""  # why the submission could not be read at all
-    graded_at: object = None  # a datetime
-
-
-def write_student_reports(result, *, out_dir, row=None) -> list:
-    """One student's reports (html, md, txt); row: a GradingFacts or gradebook row (graded_at, problem)."""
-    _write_reports([result], out_dir, {result.student: row})
-    return [report_path(out_dir, result.student, fmt) for fmt in FORMATS]
-
-
 def _write_reports(results, out_dir, rows):
     for result in results:
         view = student_view(result, rows.get(result.student))
@@ -391,15 +377,13 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def render_latest(latest, *, out_dir, processes=1, done=()) -> list:
+def render_latest(latest, *, out_dir, processes=1) -> list:
     """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
-    gives them; returns the paths written, the class summary last. `done`: students whose reports are
-    already written (a batch writes each as it is graded). With processes > 1 the summary is rendered
-    alongside the students' reports, each in its own forked process."""
+    gives them; returns the paths written, the class summary last. With processes > 1 the summary is
+    rendered alongside the students' reports, each in its own forked process."""
     results = sorted((result for result, _row in latest), key=lambda item: item.student)
     rows = {result.student: row for result, row in latest}
-    todo = [result for result in results if result.student not in set(done)]
-    tasks = [partial(_write_reports, share, out_dir, rows) for share in _shares(todo, processes) if share]
+    tasks = [partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)]
     summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
     if processes > 1:
         _run_forked([*tasks, summary])
