@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
@@ -247,13 +248,16 @@ def prepare():
     """Everything done once before forking: warm torch up, build the sandbox, freeze the heap."""
     global ISOLATION, RUNTIME_PATHS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The kernel copies the heap into huge pages (~0.2 s) while this thread goes on: madvise drops the GIL.
+    collapsing = threading.Thread(target=collapse_heap, name="collapse-heap")
+    collapsing.start()
     light_dynamo.install()
     warm_up()
     ISOLATION = sandbox.Isolation()
     RUNTIME_PATHS = sandbox.python_paths() + [os.path.dirname(os.path.abspath(__file__))]
     gc.collect()
     gc.freeze()  # children's collections skip everything imported so far: fewer copy-on-write page faults
-    collapse_heap()
+    collapsing.join()  # no thread may be running at fork
 
 
 MADV_COLLAPSE = 25  # Linux 6.1+
