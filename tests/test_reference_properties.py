@@ -864,8 +864,12 @@ def test_a_wrong_float_oracle_would_be_caught():
     # The comparison above is not vacuous: the mistaken variants differ from autograd on such graphs.
     from grader.checks.chain_rule import evaluate_graph, float_grads, random_program
 
-    program = random_program(np.random.default_rng(7), 200)
-    _, auto_grads = evaluate_graph(program)
+    def shows(mistake, program):
+        auto = evaluate_graph(program)[1]
+        return any(not math.isclose(g, a, rel_tol=1e-6, abs_tol=1e-9) for g, a in zip(float_grads(program, mistake)[1], auto))
+
+    students = [[random_program(rng, size) for size in (12, 40, 200)]  # as the hidden check draws them
+                for rng in (np.random.default_rng(seed) for seed in range(20))]
     for mistake in ("no_topological_order", "product_rule_own_data", "wrong_power_rule"):
-        _, grads = float_grads(program, mistake)
-        assert any(not math.isclose(g, a, rel_tol=1e-6, abs_tol=1e-9) for g, a in zip(grads, auto_grads)), mistake
+        caught = sum(any(shows(mistake, program) for program in graphs) for graphs in students)
+        assert caught >= 15, (mistake, caught)  # ~85-95% of students' graphs show each mistake

@@ -150,7 +150,7 @@ CASES = [
          says={"mlp.train": ("train(", "got", Hint("mlp", "LOSS_AFTER_UPDATE"))}),
     Case("fit_no_zero_grad", ("torch_mlp",),
          statuses={**passing("torch_mlp"), "torch_mlp.fit": "FAIL"},
-         says={"torch_mlp.fit": ("fit(model, x, y, lr=0.5, epochs=12)", "got", Hint("torch_mlp", "NO_ZERO_GRAD"))}),
+         says={"torch_mlp.fit": ("fit(model, x, y, lr=0.5, epochs=6)", "got", Hint("torch_mlp", "NO_ZERO_GRAD"))}),
     Case("perceptron_b_without_lr", ("perceptron",),
          statuses={**passing("perceptron"), "perceptron.train": "FAIL"},
          says={"perceptron.train": ("train_perceptron(", "[0.2, 0.1]", "got", "[1. , 0.1]",
