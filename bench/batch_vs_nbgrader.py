@@ -6,7 +6,7 @@ exercises as one nbgrader assignment, see bench/nbgrader_course.py), and prints
 submissions per second for each, the ratio ours / nbgrader (target >= 100x) and our
 grader's peak memory against 1 GiB: summed RSS (sampled every 0.1 s) and PSS (every 0.5 s) over its processes, and the peak of a memory cgroup holding just the command (where one can be made).
 
-    python bench/batch_vs_nbgrader.py [--students 24] [--workers 2] [--nbgrader-students K] [--keep]
+    python bench/batch_vs_nbgrader.py [--students 24] [--workers 2] [--nbgrader-students K] [--repeat 3] [--keep]
 
 nbgrader lives in its own venv, bench/.venv-nbgrader (made on first use, ~1.5 min).
 """
@@ -284,6 +284,8 @@ def main(argv=None):
                              "notebook after another at a steady cost each, so its rate from a prefix of the class "
                              "(which cycles through every variant) stands for the whole; a class of 200 takes it "
                              "about half an hour")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="run ours this many times and report the median run (nbgrader runs once: it takes minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
     venv = ensure_venv()
@@ -291,7 +293,19 @@ def main(argv=None):
         roster = build_class(args.students, tmp / "class")
         kinds = sorted({name for _, name, _, _ in roster})
         print(f"class: {len(roster)} students, {len(kinds)} variants: {', '.join(kinds)}", flush=True)
-        ours, our_scores, why = run_ours(tmp / "class", tmp / "ours-out", args.workers)
+        runs = []
+        for attempt in range(args.repeat):  # this 2-core host's speed drifts by 10-20% within minutes
+            out = tmp / f"ours-out-{attempt}"
+            stats, scores, why = run_ours(tmp / "class", out, args.workers)
+            if stats is None:
+                runs = [(stats, scores, why, out)]
+                break
+            runs.append((stats, scores, why, out))
+            print(f"ours, run {attempt + 1} of {args.repeat}: {stats[0]:.2f} s, {args.students / stats[0]:.2f} subs/s", flush=True)
+        runs.sort(key=lambda run: run[0][0] if run[0] else 0)
+        ours, our_scores, why, our_out = runs[len(runs) // 2]  # the median run by wall time
+        if len(runs) > 1:
+            print(f"ours: the median of {len(runs)} runs is reported below", flush=True)
         sample = roster[:args.nbgrader_students] if args.nbgrader_students else roster
         nbg, nbg_scores = run_nbgrader(tmp / "course", sample, venv)
         rows = [("ours (grade --workers %d)" % args.workers, ours, roster),
@@ -311,7 +325,7 @@ def main(argv=None):
             print(f"\nours / nbgrader throughput: {len(roster) / ours[0] / nbg_rate:.1f}x (target >= 100x)"
                   + (f" (nbgrader's rate from the first {len(sample)} of the {len(roster)} students)"
                      if len(sample) < len(roster) else ""))
-            steady = steady_rate(tmp / "ours-out")
+            steady = steady_rate(our_out)
             print(f"ours once started (first to last graded, start-up and reports left out): {steady:.2f} subs/s, "
                   f"{steady / nbg_rate:.0f}x nbgrader's whole-command rate")
             memory = ours[2]

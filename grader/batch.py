@@ -131,6 +131,10 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
             ahead = not submission.problem and executor.starting()
             todo.append(Job(submission, digest, seed, locate_staged(submission) if ahead else None))
         readable = [job for job in todo if not job.submission.problem]
+        if executor.starting():  # time to spare: what the end of the batch needs, ready now
+            from grader.reports import load_templates
+
+            load_templates()
         with executor if readable else nullcontext(executor) as running:  # a cluster is reached only with work for it
             run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)
             notify("start", total=len(todo), skipped=len(summary.skipped))

@@ -129,6 +129,13 @@ def environment(fmt: str) -> Environment:
     return env
 
 
+def load_templates():
+    """Compile every page's template now (a batch does this while its workers still start, not at its end)."""
+    for fmt in FORMATS:
+        environment(fmt).get_template(f"student.{fmt}")
+    environment("html").get_template("index.html")
+
+
 def _render(template: str, fmt: str, **context) -> str:
     return environment(fmt).get_template(template).render(**context)
 
