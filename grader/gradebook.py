@@ -9,6 +9,7 @@ graded exactly once however often the batch is rerun.
 """
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         create_engine, delete, event, func, insert, inspect, select, text, update)
@@ -170,6 +171,11 @@ class Gradebook:
 
 
 def _description(check_id):
+    return _descriptions().get(check_id, "")
+
+
+@lru_cache(maxsize=1)
+def _descriptions():
     from grader.registry import ALL_CHECKS
 
-    return next((check.description for check in ALL_CHECKS if check.id == check_id), "")
+    return {check.id: check.description for check in ALL_CHECKS}
