@@ -150,13 +150,13 @@ def grade_submission(directory, *, student="student", exercise_ids=None, visibil
     return judge_submission(plan, runs, settings)
 
 
+STAGED = N_("the submission")  # how messages name a staged copy
+
+
 def locate_staged(submission):
     """Each exercise's file in a staged submission, compiled: what a batch's coordinator finds at intake, while
     the workers still import torch, so that judges need not compile the files again."""
     return locate(submission.folder, shown_as=STAGED)
-
-
-STAGED = N_("the submission")  # how messages name a staged copy
 
 
 def grade_staged(submission, seed, *, zygote, settings=Settings(), hide=(), located=None):

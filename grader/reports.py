@@ -339,9 +339,18 @@ def render_student_reports(results, *, out_dir, rows=None, processes=1) -> list:
     rows: optional {student: gradebook row} for when each was graded and why a submission was unreadable.
     processes > 1 splits a large class between forked processes (see _run_forked).
     """
-    rows = rows or {}
+    return _render_reports(results, out_dir, rows or {}, processes)
+
+
+def _render_reports(results, out_dir, rows, processes, *also):
+    """The students' reports, in `processes` shares, and the `also` tasks beside them; the reports' paths."""
     results = sorted(results, key=lambda item: item.student)
-    _run_forked([partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)])
+    tasks = [*(partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)), *also]
+    if processes > 1:
+        _run_forked(tasks)
+    else:
+        for task in tasks:
+            task()
     return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS]
 
 
@@ -388,16 +397,10 @@ def render_latest(latest, *, out_dir, processes=1) -> list:
     """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
     gives them; returns the paths written, the class summary last. With processes > 1 the summary is
     rendered alongside the students' reports, each in its own forked process."""
-    results = sorted((result for result, _row in latest), key=lambda item: item.student)
+    results = [result for result, _row in latest]
     rows = {result.student: row for result, row in latest}
-    tasks = [partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)]
     summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
-    if processes > 1:
-        _run_forked([*tasks, summary])
-    else:
-        for task in (*tasks, summary):
-            task()
-    return [report_path(out_dir, result.student, fmt) for result in results for fmt in FORMATS] + [index_path(out_dir)]
+    return _render_reports(results, out_dir, rows, processes, summary) + [index_path(out_dir)]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:

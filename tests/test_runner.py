@@ -219,7 +219,10 @@ def _huge_pages_unavailable():
     return ""
 
 
-@pytest.mark.skipif(bool(_huge_pages_unavailable()), reason=_huge_pages_unavailable() or "-")
+HUGE_PAGES_UNAVAILABLE = _huge_pages_unavailable()
+
+
+@pytest.mark.skipif(bool(HUGE_PAGES_UNAVAILABLE), reason=HUGE_PAGES_UNAVAILABLE or "-")
 def test_the_zygote_heap_sits_in_huge_pages(zygote, make_submission):
     """Fewer page-table entries to copy per fork: the warm heap is collapsed into 2 MiB pages."""
     from pathlib import Path
