@@ -252,3 +252,22 @@ def test_the_child_runs_the_code_the_grader_compiled_and_tracebacks_name_the_fil
     assert [(frame["file"], frame["line"]) for frame in frames] == [("step.py", 3)]
     plain = run_submission({"step.py": on_disk.encode()}, calls, zygote=zygote, settings=FAST)
     assert plain["step"].calls["a"]["value"]["number"] == 1  # without it, the file's source is compiled in the child
+
+
+def test_jobs_reach_the_zygote_as_plain_data_that_marshal_and_json_read_alike():
+    """Jobs travel to the zygote in marshal's format (runner.frame_job). Every probe's call must be plain
+    data (dicts, lists, str, numbers, None): marshal would keep a tuple a tuple where JSON made it a list,
+    and would pass a NumPy integer as its raw bytes, so the child would see something else than intended."""
+    import json
+    import marshal
+
+    from grader.config import SOLUTIONS_DIR
+    from grader.executors.base import BOTH
+    from grader.grading import plan_submission
+    from grader.runner import frame_job
+
+    for seed in range(8):
+        calls = list(plan_submission(SOLUTIONS_DIR, visibilities=BOTH, hidden_seed=seed).calls)
+        assert marshal.loads(marshal.dumps(calls)) == json.loads(json.dumps(calls))
+    header, payload = frame_job({"id": 1, "plan": {"exercises": calls}}).split(b"\n", 1)
+    assert int(header) == len(payload) and marshal.loads(payload)["plan"]["exercises"] == calls

@@ -215,3 +215,30 @@ def test_monkeypatched_comparisons_change_nothing(sandbox_zygote, tmp_path):
     """))
     result = grade_submission(tmp_path, exercise_ids=["step"], zygote=sandbox_zygote)
     assert result.score == 0
+
+
+def test_children_enter_one_empty_network_namespace_made_once_by_their_zygote(sandbox_zygote, tmp_path):
+    """As root, a zygote makes one empty network namespace and each child enters it (instead of making
+    its own): not the zygote's, not the host's, the same for every child, and with no interface up."""
+    import os
+
+    body = """
+up = [line.split()[0] for line in open("/proc/net/dev").read().splitlines()[2:]]
+held = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        held.append(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        pass  # the listing's own descriptor, closed by now
+raise RuntimeError(f"ns={os.readlink('/proc/self/ns/net')} interfaces={up} held={[h for h in held if h.startswith('net:')]}")
+"""
+    first, report = attack(sandbox_zygote, tmp_path, body, FULL)
+    require(report, "namespaces")
+    if os.geteuid() != 0:
+        pytest.skip("only a root zygote shares one network namespace; unprivileged children each make their own")
+    second, _ = attack(sandbox_zygote, tmp_path, body, FULL)
+    namespace = first.split("ns=")[1].split()[0]
+    assert namespace == second.split("ns=")[1].split()[0]
+    assert namespace not in (os.readlink("/proc/self/ns/net"), os.readlink(f"/proc/{sandbox_zygote.process.pid}/ns/net"))
+    assert "interfaces=['lo:']" in first  # only the loopback, which nobody brought up
+    assert "held=[]" in first  # the child holds no descriptor of it: it was closed once entered

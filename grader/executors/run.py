@@ -3,7 +3,6 @@
 It needs nothing from the coordinator but those, and imports nothing heavy, so
 that a Dask worker can run it without the references, the checks or torch.
 """
-import base64
 import tempfile
 from pathlib import Path
 
@@ -36,7 +35,6 @@ def run_submission(files, calls, *, zygote, settings=Settings(), hide=(), compil
             paths[known[filename]] = str(target)
         plan = {"files": paths, "exercise_names": list(EXERCISE_IDS), "exercises": list(calls),
                 "student_dir": str(staging.resolve()),
-                "compiled": {known[filename]: base64.b64encode(code).decode("ascii")
-                             for filename, code in (compiled or {}).items() if filename in files}}
+                "compiled": {known[filename]: code for filename, code in (compiled or {}).items() if filename in files}}
         sandbox = {"layers": list(settings.isolation), "hide": [str(path) for path in (settings.solutions_dir, *hide)]}
         return run_exercises(zygote, plan, settings.timeouts, settings.limits, sandbox)

@@ -1,7 +1,7 @@
 """A warm process that forks one child per grading job.
 
 Started by exec (never by fork from the grader), it imports torch once and
-holds nothing secret: jobs arrive as JSON lines on stdin and carry only file
+holds nothing secret: jobs arrive on stdin (marshal frames from the judge) and carry only file
 paths, call inputs and time limits. For each job it forks a child that runs
 `child.run_plan`, supervises it (per-exercise wall-clock deadline, capped log,
 capped result size), kills the child's whole process group at the end, and
@@ -10,6 +10,7 @@ all at once when the child is done.
 """
 import gc
 import json
+import marshal
 import os
 import select
 import selectors
@@ -65,7 +66,12 @@ def child_main(job, result_w, log_w):
     os.dup2(log_w, 1)
     os.dup2(log_w, 2)
     os.dup2(result_w, 3)
-    os.closerange(4, 65536)
+    kept = ISOLATION.network  # the shared empty network namespace: entered, then closed, by ISOLATION.enter
+    if kept is not None and kept > 3:
+        os.closerange(4, kept)
+        os.closerange(kept + 1, 65536)
+    else:
+        os.closerange(4, 65536)
     student_dir = job["student_dir"]
     sandbox_settings = dict(job.get("sandbox", {}))
     sandbox_settings["expose"] = RUNTIME_PATHS
@@ -290,12 +296,18 @@ def collapse_heap():
 
 
 def serve():
-    """Say ready, then run jobs from stdin until it closes."""
+    """Say ready, then run jobs from stdin until it closes: each a length line, then the job in marshal's
+    format (runner.frame_job; it comes from the trusted judge, never from student code)."""
+    ISOLATION.share_network()
     send({"kind": "ready", "pid": os.getpid(), "torch": torch.__version__})
-    for line in sys.stdin:
-        if not line.strip():
+    requests = sys.stdin.buffer
+    while True:
+        header = requests.readline()
+        if not header.strip():
+            if not header:
+                return
             continue
-        job = json.loads(line)
+        job = marshal.loads(requests.read(int(header)))
         run_job(job)
 
 
