@@ -16,6 +16,7 @@ template strings go through gettext (jinja2.ext.i18n, null translations for now)
 Nothing here runs student code: `python -m grader report OUT` re-renders from the
 gradebook alone.
 """
+import gc
 import os
 import re
 import statistics
@@ -362,18 +363,22 @@ def _run_forked(tasks):
     """Run the first task here and each other one in a forked process (the end of a batch, where nothing else
     runs); a task whose process fails runs again here, so that its error surfaces."""
     children = {}
-    for task in tasks[1:]:
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                task()
-                code = 0
-            finally:
-                os._exit(code)
-        children[pid] = task
-    if tasks:
-        tasks[0]()
+    gc.freeze()  # a collection in a child would touch every object here, and each page it sits on be copied
+    try:
+        for task in tasks[1:]:
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    task()
+                    code = 0
+                finally:
+                    os._exit(code)
+            children[pid] = task
+        if tasks:
+            tasks[0]()
+    finally:
+        gc.unfreeze()
     for pid, task in children.items():
         if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
             task()
