@@ -15,6 +15,7 @@ A layer that cannot be applied is skipped and reported; the others still hold.
 """
 import ctypes
 import errno
+import fcntl
 import os
 import resource
 import signal
@@ -86,7 +87,9 @@ def empty_network_namespace():
     try:
         if _libc.unshare(CLONE_NEWNET) != 0:
             return None
-        empty = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        opened = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        empty = fcntl.fcntl(opened, fcntl.F_DUPFD_CLOEXEC, 10)  # clear of the 0-3 that a child sets up
+        os.close(opened)
         _check(_libc.setns(own, CLONE_NEWNET), "setns")  # back to where this process was
         return empty
     finally:
