@@ -66,12 +66,10 @@ def child_main(job, result_w, log_w):
     os.dup2(log_w, 1)
     os.dup2(log_w, 2)
     os.dup2(result_w, 3)
-    kept = ISOLATION.network  # the shared empty network namespace: entered, then closed, by ISOLATION.enter
-    if kept is not None and kept > 3:
-        os.closerange(4, kept)
+    kept = ISOLATION.network  # the shared network namespace (fd >= 10): entered, then closed, by ISOLATION.enter
+    os.closerange(4, kept if kept is not None else 65536)
+    if kept is not None:
         os.closerange(kept + 1, 65536)
-    else:
-        os.closerange(4, 65536)
     student_dir = job["student_dir"]
     sandbox_settings = dict(job.get("sandbox", {}))
     sandbox_settings["expose"] = RUNTIME_PATHS
@@ -303,10 +301,8 @@ def serve():
     requests = sys.stdin.buffer
     while True:
         header = requests.readline()
-        if not header.strip():
-            if not header:
-                return
-            continue
+        if not header:
+            return
         job = marshal.loads(requests.read(int(header)))
         run_job(job)
 
