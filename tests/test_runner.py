@@ -271,3 +271,29 @@ def test_jobs_reach_the_zygote_as_plain_data_that_marshal_and_json_read_alike():
         assert marshal.loads(marshal.dumps(calls)) == json.loads(json.dumps(calls))
     header, payload = frame_job({"id": 1, "plan": {"exercises": calls}}).split(b"\n", 1)
     assert int(header) == len(payload) and marshal.loads(payload)["plan"]["exercises"] == calls
+
+
+def test_the_zygote_imports_torch_with_the_collector_off_then_freezes_and_collects_again():
+    """Collections while torch imports cost ~10% of a zygote's start-up, on the batch's critical path: none run
+    before prepare(), which freezes what the imports left and turns the collector back on for the children."""
+    import subprocess
+    import sys
+
+    from grader.config import HARNESS_DIR
+
+    probe = (
+        "import gc, runpy, sys\n"
+        "starts = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and 'torch' in sys.modules and starts.append(1))\n"
+        f"zygote = runpy.run_path({str(HARNESS_DIR / 'zygote.py')!r})\n"  # the module, not its __main__
+        "importing = len(starts)\n"
+        "zygote['prepare']()\n"
+        "print(importing, len(starts), gc.isenabled(), gc.get_freeze_count(), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    importing, after_prepare, enabled, frozen, has_torch = done.stdout.split()
+    assert has_torch == "True"
+    assert (importing, after_prepare, enabled) == ("0", "0", "True"), done.stdout
+    assert int(frozen) > 100_000  # torch's objects, skipped by every child's collections
