@@ -5,12 +5,13 @@ module never calls a method of a student object (it never sees one). The
 comparison goes coarse to fine: type, then shape, then dtype, then values,
 and stops at the first mismatch, which it describes.
 """
-from dataclasses import dataclass, field
+from __future__ import annotations  # `np.ndarray` in annotations stays a name: numpy loads on first use
 
-import numpy as np
+from dataclasses import dataclass, field
 
 from grader.harness.codec import decode_tensor_info, read_float
 from grader.i18n import N_, _, ngettext
+from grader.lazy_imports import np
 
 FLOATING = {"float16", "bfloat16", "float32", "float64"}
 STAGES = (N_("type"), N_("shape"), N_("dtype"), N_("values"))  # coarse to fine; named in hidden-check feedback

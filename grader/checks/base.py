@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
+from grader.lazy_imports import np
 
 from grader.harness.codec import tensor_payload
 

@@ -5,7 +5,7 @@ import random
 from grader.i18n import N_
 from grader.checks.base import Check, LazyText, Probe, Variant, call, shows
 from grader.compare import Map, Number, Seq
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 MISSING_PATH = "chain_rule.one_path_for_b"
 SWAPPED = "chain_rule.local_grads_swapped"

@@ -2,7 +2,7 @@
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Seq, Tensor
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 OUTPUT_SIGMOID = "mlp.output_sigmoid"
 SUM_NOT_MEAN = "mlp.sum_not_mean"

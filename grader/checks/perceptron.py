@@ -1,12 +1,12 @@
 """Checks for perceptron.py: the perceptron, three gates, the learning rule."""
 import itertools
 
-import numpy as np
+from grader.lazy_imports import np
 
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Mismatch, Number, Seq, Tensor, _as_array, format_array
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 
 def _truth_inputs():

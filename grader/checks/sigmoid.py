@@ -1,9 +1,9 @@
 """Checks for sigmoid.py: the sigmoid, its derivative, one neuron."""
-import numpy as np
+from grader.lazy_imports import np
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Tensor
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 SIGN = "sigmoid.sign_error"
 OVERFLOW = "sigmoid.exp_ratio_overflow"

@@ -2,7 +2,7 @@
 from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, call, shows
 from grader.compare import Number, Tensor
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 AT_ZERO = "step.true_at_zero"
 AS_FLOAT = "step.bool_or_int_dtype"

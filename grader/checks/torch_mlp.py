@@ -3,7 +3,7 @@ from grader.i18n import N_
 from grader.checks.base import Check, Probe, Variant, encode_input
 from grader.compare import Mismatch, Number, Seq, Tensor, describe
 from grader.harness.codec import build_model
-from grader.lazy_torch import torch
+from grader.lazy_imports import torch
 
 LAST_SIGMOID = "torch_mlp.sigmoid_after_last_layer"
 NO_ZERO_GRAD = "torch_mlp.gradients_never_zeroed"
