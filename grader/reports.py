@@ -108,11 +108,18 @@ def wrap(value, width=100, indent=0, hang=2) -> str:
     return "\n".join(lines)[indent:]
 
 
-@lru_cache(maxsize=None)
 def environment(fmt: str) -> Environment:
-    """The Jinja2 environment for one output format; all share templates/ and the i18n extension."""
-    # optimized=False: the optimizer would fold _("...") into the language of the first render
-    options = dict(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined, optimized=False,
+    """The Jinja2 environment for one output format in the active language; all share templates/ and the i18n
+    extension."""
+    return _environment(fmt, i18n.language())
+
+
+@lru_cache(maxsize=None)
+def _environment(fmt: str, lang: str) -> Environment:  # noqa: ARG001 - the cache's key: one per language
+    """One environment per format and language, so that what a template imports without context (the shared
+    words of _labels.j2, translated once) is kept from page to page: importing it with every page, with the
+    dozen translations in and around each check, took ~20% of rendering a report."""
+    options = dict(loader=FileSystemLoader(str(TEMPLATES_DIR)), undefined=StrictUndefined,
                    extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     if fmt == "html":
         env = Environment(autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
@@ -125,7 +132,7 @@ def environment(fmt: str) -> Environment:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
     env.install_gettext_callables(gettext=lambda message: i18n._(message),
                                   ngettext=lambda singular, plural, count: i18n.ngettext(singular, plural, count),
-                                  newstyle=True)  # whatever language is active when a page is rendered
+                                  newstyle=True)  # the active language: this environment's
     env.filters.update(md_code=markdown_code, md_block=markdown_block, wrap=wrap)
     return env
 
