@@ -127,9 +127,14 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                                                  grader_version=__version__, seed=seed):
                 summary.graded.append(Graded(student, 0.0, 0.0, 0.0, skipped=True))
                 continue
-            # While the workers still import torch, this process has time to find and compile the files for them.
-            ahead = not submission.problem and executor.starting()
-            todo.append(Job(submission, digest, seed, locate_staged(submission) if ahead else None))
+            todo.append(Job(submission, digest, seed))
+        # Every submission is staged first (the cheaper part of intake), so that grading starts the moment the
+        # workers are up; while they still import torch, this process finds and compiles the files for them.
+        for index, job in enumerate(todo):
+            if not executor.starting():
+                break
+            if not job.submission.problem:
+                todo[index] = replace(job, located=locate_staged(job.submission))
         readable = [job for job in todo if not job.submission.problem]
         if executor.starting():  # time to spare: what the end of the batch needs, ready now
             from grader.reports import load_templates

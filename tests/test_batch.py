@@ -51,6 +51,28 @@ def test_grade_writes_results_grades_and_gradebook(small_class, tmp_path):
     assert Gradebook(f"sqlite:///{out / 'gradebook.sqlite'}").count_gradings() == 4
 
 
+def test_the_whole_class_is_staged_before_the_workers_are_asked_about(small_class, tmp_path, monkeypatch):
+    """Intake stages every submission first, then compiles files ahead only while the workers start: grading
+    begins the moment they are up, not after the rest of a large class is staged."""
+    from grader import batch
+    from grader.executors.local import LocalExecutor
+
+    staged, asked = [], []
+    real_stage = batch.stage
+    monkeypatch.setattr(batch, "stage", lambda student, *rest: staged.append(student) or real_stage(student, *rest))
+
+    class Watched(LocalExecutor):
+        def starting(self):
+            asked.append(len(staged))
+            return len(asked) <= 1  # still starting when first asked, up from then on
+
+    with Watched(workers=1) as executor:
+        summary = grade_class(submissions_dir=small_class, out_dir=tmp_path / "out", secret="s", executor=executor)
+    assert asked and asked[0] == len(staged) == 4  # every one staged before the first question
+    scores = {item.student: item.score for item in summary.graded}
+    assert (scores["ada"], scores["cy"], scores["dee"]) == (100, 100, 0) and scores["ben"] < 100
+
+
 def test_unchanged_submissions_are_skipped_and_force_regrades_once(small_class, tmp_path):
     out = tmp_path / "out"
     grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", students=["ada", "ben"])
