@@ -9,19 +9,18 @@ import importlib
 
 
 class _Lazy:
-    def __init__(self, name, marker):
-        self.__dict__["_lazy"] = (name, marker)
+    def __init__(self, name):
+        self.__dict__["_lazy_name"] = name
 
     def __getattr__(self, attribute):
-        name, marker = self.__dict__["_lazy"]
-        module = importlib.import_module(name)
-        if marker not in self.__dict__:
+        module = importlib.import_module(self.__dict__["_lazy_name"])
+        if "__name__" not in self.__dict__:  # not copied yet: every module has a __name__
             self.__dict__.update(vars(module))  # later look-ups are plain attribute reads
         return getattr(module, attribute)
 
     def __repr__(self):
-        return f"<{self.__dict__['_lazy'][0]}, imported on first use>"
+        return f"<{self.__dict__['_lazy_name']}, imported on first use>"
 
 
-torch = _Lazy("torch", "Tensor")
-np = _Lazy("numpy", "ndarray")
+torch = _Lazy("torch")
+np = _Lazy("numpy")
