@@ -8,7 +8,6 @@ one transaction as soon as it is done, so a stopped batch resumes where it stopp
 """
 import os
 import shutil
-import tempfile
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from grader.gradebook import Gradebook
 from grader.i18n import _
 from grader.intake import stage
 from grader.lms_intake import ClassError, open_class
+from grader.scratch import in_memory, out_of_space, scratch_dir
 from grader.seeds import course_secret, hidden_seed
 
 __all__ = ["BatchError", "BatchSummary", "Graded", "grade_class"]
@@ -98,7 +98,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     except ClassError as exc:
         raise BatchError(str(exc)) from None
     made_here = executor is None  # an executor passed in is released by whoever made it
-    gradebook = staging_root = None
+    gradebook = staging = None
     try:
         _check_dirs(layout.folder, out_dir)
         secret = course_secret(given=secret, out_dir=out_dir)
@@ -114,14 +114,13 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
             entries = [(student, path) for student, path in entries if student in set(students)]
         notify = on_progress or (lambda event, **info: None)
         notify("intake", summary=layout.summary)
-        staging_root = Path(tempfile.mkdtemp(prefix="grader-staging-"))
-        staging_root.chmod(0o755)
+        staging = _StagingArea()
         from grader.grading import locate_staged, problem_result  # torch is not imported here
 
         todo = []
         for student, source in entries:
             seed = hidden_seed(secret, student)
-            submission = stage(student, source, staging_root)
+            submission = staging.stage(student, source)
             digest = submission.digest or f"unreadable:{submission.problem}"
             if not force and gradebook.is_graded(student=student, submission_hash=digest,
                                                  grader_version=__version__, seed=seed):
@@ -167,13 +166,38 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
     finally:
         if made_here and executor is not None:
             executor.release()
-        if staging_root is not None:
-            shutil.rmtree(staging_root, ignore_errors=True)
+        if staging is not None:
+            staging.remove()
         layout.close()
         if gradebook is not None:
             gradebook.close()
     notify("finish")
     return summary
+
+
+class _StagingArea:
+    """Where the class is staged: in memory (grader.scratch) while there is room, then on the disk."""
+
+    def __init__(self):
+        self.roots = [scratch_dir(prefix="grader-staging-")]
+        self.roots[0].chmod(0o755)  # the sandbox's unprivileged uid reads the staged files
+
+    def stage(self, student, source):
+        try:
+            return stage(student, source, self.roots[-1])
+        except OSError as exc:
+            if not out_of_space(exc):
+                raise
+            if len(self.roots) > 1 or not in_memory(self.roots[0]):
+                raise BatchError(_("no room left to stage the submissions in {folder}: {problem}").format(
+                    folder=self.roots[-1].parent, problem=exc.strerror or exc)) from None
+        self.roots.append(scratch_dir(prefix="grader-staging-", memory=False))  # memory is full: the disk
+        self.roots[-1].chmod(0o755)
+        return self.stage(student, source)
+
+    def remove(self):
+        for root in self.roots:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _record(gradebook, run_id, summary, notify, out_dir, outcome):

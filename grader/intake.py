@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from grader.config import EXERCISE_IDS
 from grader.i18n import _
+from grader.scratch import out_of_space
 
 MAX_ENTRIES = 200
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -236,7 +237,8 @@ def _digest(folder: Path):
 
 
 def stage(student: str, source, staging_root: Path) -> Submission:
-    """Copy one submission's files into staging_root/<student>; never raises for bad input.
+    """Copy one submission's files into staging_root/<student>; never raises for bad input (only an OSError
+    for which scratch.out_of_space holds, when staging_root has no room left).
 
     source is a folder or zip (Path), or an LMS entry (StagedSource) that copies its own files.
     """
@@ -263,6 +265,8 @@ def stage(student: str, source, staging_root: Path) -> Submission:
         return Submission(student, path, problem=str(exc), meta=meta)
     except OSError as exc:
         shutil.rmtree(target, ignore_errors=True)
+        if out_of_space(exc):
+            raise  # the staging area is full: the grader's problem, not the student's
         return Submission(student, path, problem=_("{file} could not be read: {problem}").format(
             file=path.name, problem=exc.strerror or exc), meta=meta)
     target.chmod(0o755)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.config import EXERCISE_IDS, Settings
 from grader.runner import run_exercises
+from grader.scratch import memory_dir
 
 
 def run_submission(files, calls, *, zygote, settings=Settings(), hide=(), compiled=None):
@@ -24,7 +25,7 @@ def run_submission(files, calls, *, zygote, settings=Settings(), hide=(), compil
     missing = {exercise["name"] for exercise in calls} - {known.get(filename) for filename in files}
     if set(files) - set(known) or missing:
         raise ValueError(f"files {sorted(files)} do not fit the exercises to run {sorted(exercise['name'] for exercise in calls)}")
-    with tempfile.TemporaryDirectory(prefix="grader-submission-") as staging:
+    with tempfile.TemporaryDirectory(prefix="grader-submission-", dir=memory_dir()) as staging:
         staging = Path(staging)
         staging.chmod(0o755)  # readable by the sandbox's unprivileged uid
         paths = {}
