@@ -8,6 +8,7 @@ recording the same key again replaces the old row, so each submission is
 graded exactly once however often the batch is rerun.
 """
 import json
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -64,6 +65,24 @@ check_results = Table(
 )
 
 
+@dataclass(frozen=True)
+class Grading:
+    """One row of `gradings` as record() wrote it: what a row read back by latest() holds."""
+
+    id: int
+    run_id: int
+    student: str
+    submission_hash: str
+    grader_version: str
+    seed: str
+    score: float
+    max_score: float
+    problem: str
+    seconds: float
+    meta: str
+    graded_at: datetime
+
+
 def _sqlite_pragmas(connection, _record):
     """WAL: a killed grader loses nothing committed, and commits do not wait for a full sync."""
     cursor = connection.cursor()
@@ -109,7 +128,10 @@ class Gradebook:
                 gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))).first() is not None
 
     def record(self, *, run_id, result: SubmissionResult, submission_hash, grader_version, seed, seconds, problem=""):
-        """Store one student's grading, replacing a grading of the same submission, atomically."""
+        """Store one student's grading, replacing a grading of the same submission, atomically.
+
+        Returns (result, Grading) as latest() would read them back, so that a batch need not read back what it
+        has just written."""
         key = (gradings.c.student == result.student, gradings.c.submission_hash == submission_hash,
                gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))
         with self.engine.begin() as connection:
@@ -117,10 +139,11 @@ class Gradebook:
             if old:
                 connection.execute(delete(check_results).where(check_results.c.grading_id.in_(old)))
                 connection.execute(delete(gradings).where(gradings.c.id.in_(old)))
-            grading_id = connection.execute(insert(gradings).values(
-                run_id=run_id, student=result.student, submission_hash=submission_hash, grader_version=grader_version,
-                seed=str(seed), score=result.score, max_score=result.max_score, problem=problem, seconds=seconds,
-                meta=json.dumps(result.submission, sort_keys=True), graded_at=_now())).inserted_primary_key[0]
+            row = dict(run_id=run_id, student=result.student, submission_hash=submission_hash,
+                       grader_version=grader_version, seed=str(seed), score=result.score, max_score=result.max_score,
+                       problem=problem, seconds=seconds, meta=json.dumps(result.submission, sort_keys=True),
+                       graded_at=_now())
+            grading_id = connection.execute(insert(gradings).values(**row)).inserted_primary_key[0]
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,
@@ -130,7 +153,7 @@ class Gradebook:
                         (exercise, check) for exercise in result.exercises for check in exercise.checks)]
             if rows:
                 connection.execute(insert(check_results), rows)
-        return grading_id
+        return replace(result, submission=json.loads(row["meta"])), Grading(id=grading_id, **row)
 
     def count_gradings(self, student=None) -> int:
         query = select(func.count()).select_from(gradings)

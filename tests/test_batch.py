@@ -87,6 +87,32 @@ def test_unchanged_submissions_are_skipped_and_force_regrades_once(small_class, 
     assert [item.student for item in changed.done] == ["ben"] and changed.done[0].score == 10
 
 
+def test_the_end_of_a_batch_reads_back_only_what_it_did_not_grade_and_renders_as_from_the_gradebook(
+        small_class, tmp_path, monkeypatch):
+    """Results, grades.csv and reports at the end of a batch come from memory for the students it graded and
+    from the gradebook for the others; either way they are what the gradebook holds, byte for byte."""
+    from grader.exports import write_grades
+    from grader.reports import render_all
+
+    asked = []
+    real_latest = Gradebook.latest
+    monkeypatch.setattr(Gradebook, "latest", lambda self, students=None: asked.append(students) or real_latest(self, students))
+    out = tmp_path / "out"
+    grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s")
+    assert asked == []  # everyone was graded just now
+    (small_class / "ben" / "step.py").write_text((SOLUTIONS_DIR / "step.py").read_text())
+    again = grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s")
+    assert [item.student for item in again.done] == ["ben"] and asked == [{"ada", "cy", "dee"}]
+    assert {item.student: item.seconds > 0 for item in again.skipped} == {"ada": True, "cy": True, "dee": False}
+    written = {path.name: path.read_bytes() for path in (out / "reports").iterdir()}
+    grades = (out / "grades.csv").read_bytes()
+    assert len(written) == 4 * 3 + 1 and b"ben" in grades
+    render_all(out_dir=out)  # every report again, from the gradebook alone
+    write_grades(out, [result for result, _row in real_latest(Gradebook(f"sqlite:///{out / 'gradebook.sqlite'}"))])
+    assert {path.name: path.read_bytes() for path in (out / "reports").iterdir()} == written
+    assert (out / "grades.csv").read_bytes() == grades
+
+
 def test_same_submission_same_score_across_runs(small_class, tmp_path):
     first = grade_class(submissions_dir=small_class, out_dir=tmp_path / "a", workers=1, secret="k", students=["ben"])
     second = grade_class(submissions_dir=small_class, out_dir=tmp_path / "b", workers=1, secret="k", students=["ben"])
