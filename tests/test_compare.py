@@ -4,7 +4,7 @@ import pytest
 
 from grader.compare import (DecodeError, Map, Number, ReceivedArray, ReceivedNumber, ReceivedObject, Seq, Tensor,
                             compare, decode)
-from grader.harness.codec import encode_array, tensor_payload
+from grader.harness.codec import decode_input, decode_tensor_info, encode_array, tensor_payload
 
 
 def array(values, dtype="float64", source="tensor"):
@@ -28,6 +28,10 @@ CASES = [
     ("python number required", Number(1.0, python_only=True), array(1.0), "type"),
     ("sequence length", Seq((Number(1.0), Number(2.0))), (ReceivedNumber(1, "int"),), "shape"),
     ("pair of numbers from a 1-d tensor", Seq((Number(1.0), Number(2.0))), array([1.0, 2.0]), None),
+    ("list of numbers within tolerance", Seq((Number(1.0), Number(2.0, atol=0.1))), array([1.0 + 1e-9, 2.05]), None),
+    ("list of numbers, one off", Seq((Number(1.0), Number(2.0))), array([1.0, 2.1]), "values"),
+    ("infinities in a list of numbers match", Seq((Number(np.inf), Number(-np.inf))), array([np.inf, -np.inf]), None),
+    ("NaN in a list of numbers", Seq((Number(1.0), Number(2.0))), array([1.0, np.nan]), "values"),
     ("missing key", Map({"c": Number(1.0)}), {"d": ReceivedNumber(1, "int")}, "type"),
     ("nested value", Map({"c": Number(1.0)}), {"c": ReceivedNumber(3, "int")}, "values"),
 ]
@@ -66,3 +70,17 @@ def test_round_trip_of_an_array():
     assert received.dtype == "float32" and received.values.shape == (2, 3)
     assert compare(Tensor(np.arange(6.0).reshape(2, 3), dtype="float32"), received) is None
     assert decode(tensor_payload(np.ones(2))).values.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "bool"])
+@pytest.mark.parametrize("shape", [(3, 2), (5,), (), (0,), (2, 0, 3)], ids=str)
+def test_the_child_rebuilds_inputs_exactly_and_writable(dtype, shape):
+    import torch
+
+    values = np.random.default_rng(0).normal(size=shape) * 3
+    payload = tensor_payload(values, dtype)
+    rebuilt = decode_input({"tuple": [payload, {"float": 0.5}]})[0]
+    checked, _dtype = decode_tensor_info(payload["tensor"])  # the validating reader of untrusted payloads
+    assert rebuilt.dtype == getattr(torch, dtype) and tuple(rebuilt.shape) == shape
+    assert torch.equal(rebuilt, torch.from_numpy(checked).to(getattr(torch, dtype)))
+    rebuilt.zero_()  # the student's to change in place

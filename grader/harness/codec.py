@@ -140,13 +140,18 @@ def decode_tensor_info(info):
 
 
 def decode_input(payload):
-    """Child side: rebuild trusted inputs (tensors in their dtype, lists, numbers)."""
+    """Child side: rebuild trusted inputs (tensors in their dtype, lists, numbers).
+
+    Inputs come from the grader (tensor_payload), never from student code: no validation, ~3x faster."""
     import torch
 
     if isinstance(payload, dict):
         if "tensor" in payload:
-            array, dtype = decode_tensor_info(payload["tensor"])
-            return torch.from_numpy(array).to(getattr(torch, dtype))
+            info = payload["tensor"]
+            raw = base64.b64decode(info["data"])
+            tensor = (torch.frombuffer(bytearray(raw), dtype=torch.float64).reshape(info["shape"]) if raw
+                      else torch.zeros(info["shape"], dtype=torch.float64))  # frombuffer refuses an empty buffer
+            return tensor if info["dtype"] == "float64" else tensor.to(getattr(torch, info["dtype"]))
         if "tuple" in payload:
             return tuple(decode_input(item) for item in payload["tuple"])
         if "float" in payload:
