@@ -118,6 +118,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         from grader.grading import locate_staged, problem_result  # torch is not imported here
 
         todo = []
+        recorded = {}  # student -> (result, row) of this run, as the gradebook holds them
         for student, source in entries:
             seed = hidden_seed(secret, student)
             submission = staging.stage(student, source)
@@ -140,7 +141,6 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
 
             load_templates()
         with executor if readable else nullcontext(executor) as running:  # a cluster is reached only with work for it
-            recorded = {}  # student -> (result, row) of this run, as the gradebook holds them
             run_id = gradebook.start_run(grader_version=__version__, command=command, workers=running.workers)
             notify("start", total=len(todo), skipped=len(summary.skipped))
             for job in todo:
@@ -180,21 +180,24 @@ class _StagingArea:
     """Where the class is staged: in memory (grader.scratch) while there is room, then on the disk."""
 
     def __init__(self):
-        self.roots = [scratch_dir(prefix="grader-staging-")]
-        self.roots[0].chmod(0o755)  # the sandbox's unprivileged uid reads the staged files
+        self.roots = []
+        self._add_root(memory=True)
+
+    def _add_root(self, *, memory):
+        self.roots.append(scratch_dir(prefix="grader-staging-", memory=memory))
+        self.roots[-1].chmod(0o755)  # the sandbox's unprivileged uid reads the staged files
 
     def stage(self, student, source):
-        try:
-            return stage(student, source, self.roots[-1])
-        except OSError as exc:
-            if not out_of_space(exc):
-                raise
-            if len(self.roots) > 1 or not in_memory(self.roots[0]):
-                raise BatchError(_("no room left to stage the submissions in {folder}: {problem}").format(
-                    folder=self.roots[-1].parent, problem=exc.strerror or exc)) from None
-        self.roots.append(scratch_dir(prefix="grader-staging-", memory=False))  # memory is full: the disk
-        self.roots[-1].chmod(0o755)
-        return self.stage(student, source)
+        while True:
+            try:
+                return stage(student, source, self.roots[-1])
+            except OSError as exc:
+                if not out_of_space(exc):
+                    raise
+                if len(self.roots) > 1 or not in_memory(self.roots[0]):  # already on the disk
+                    raise BatchError(_("no room left to stage the submissions in {folder}: {problem}").format(
+                        folder=self.roots[-1].parent, problem=exc.strerror or exc)) from None
+            self._add_root(memory=False)  # memory is full: the disk from now on
 
     def remove(self):
         for root in self.roots:

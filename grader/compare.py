@@ -183,12 +183,19 @@ def _index(index):
     return "(" + ", ".join(str(int(i)) for i in index) + ("," if len(index) == 1 else "") + ")"
 
 
-def _values_mismatch(path, expected, got, atol, rtol):
+def _closeness(got, expected, atol, rtol):
+    """numpy.isclose(got, expected) (NaN never close), or None when every value is close: that common case is
+    decided by isclose's own test in one pass, without its overhead; infinities and NaN take the full path."""
     with np.errstate(invalid="ignore", over="ignore"):
         if (np.abs(got - expected) <= atol + rtol * np.abs(expected)).all():
-            return None  # isclose's own test, without its overhead; infinities and NaN take the full path
+            return None
     close = np.isclose(got, expected, atol=atol, rtol=rtol, equal_nan=False)
-    if close.all():
+    return None if close.all() else close
+
+
+def _values_mismatch(path, expected, got, atol, rtol):
+    close = _closeness(got, expected, atol, rtol)
+    if close is None:
         return None
     facts = {"nan": int(np.isnan(got).sum()), "summarised": expected.size > 8}
     if expected.ndim == 0:
@@ -246,11 +253,8 @@ def compare(expected, received, path=None):
                 want = np.array([item.value for item in expected.items], dtype=np.float64)
                 atol = np.array([item.atol for item in expected.items])
                 rtol = np.array([item.rtol for item in expected.items])
-                with np.errstate(invalid="ignore", over="ignore"):
-                    if (np.abs(got - want) <= atol + rtol * np.abs(want)).all():
-                        return None  # one pass for the whole list, as in _values_mismatch
-                close = np.isclose(got, want, atol=atol, rtol=rtol)
-                if close.all():
+                close = _closeness(got, want, atol, rtol)  # the whole list at once
+                if close is None:
                     return None
                 index = int(np.argmin(close))
                 return compare(expected.items[index], ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
