@@ -297,3 +297,30 @@ def test_the_zygote_imports_torch_with_the_collector_off_then_freezes_and_collec
     assert has_torch == "True"
     assert (importing, after_prepare, enabled) == ("0", "0", "True"), done.stdout
     assert int(frozen) > 100_000  # torch's objects, skipped by every child's collections
+
+
+def test_the_zygote_defers_torchs_python_meta_kernels_until_something_reads_them():
+    """~0.3 s of every start-up: eager code runs without them; the first read of the module registers them all."""
+    import subprocess
+    import sys
+
+    from grader.config import HARNESS_DIR
+
+    probe = (
+        "import runpy, sys\n"
+        f"zygote = runpy.run_path({str(HARNESS_DIR / 'zygote.py')!r})\n"
+        "zygote['prepare']()\n"
+        "import lazy_meta, torch\n"
+        "print(lazy_meta.deferred(), 'torch._prims' in sys.modules)\n"
+        "x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)\n"
+        "torch.optim.SGD([x], lr=0.1).zero_grad(); (torch.sigmoid(x @ x.T) ** 2).mean().backward()\n"
+        "print(x.grad.shape == x.shape, lazy_meta.deferred())\n"
+        "meta = lambda: torch.cdist(torch.empty(3, 2, device='meta'), torch.empty(4, 2, device='meta')).shape\n"
+        "try:\n    meta()\nexcept NotImplementedError:\n    print('no-meta-kernel')\n"
+        "from torch._meta_registrations import meta_index_Tensor\n"
+        "print(lazy_meta.deferred(), callable(meta_index_Tensor), tuple(meta()))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["True False", "True True", "no-meta-kernel", "False True (3, 4)"], done.stdout

@@ -26,6 +26,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
 sys.dont_write_bytecode = True  # never leave __pycache__ in a submission
 
+import lazy_meta  # noqa: E402
+
+lazy_meta.install()  # torch's Python meta kernels wait for their first use: ~0.3 s of the import
 import numpy  # noqa: E402,F401 - warm the import for children
 import torch  # noqa: E402
 
