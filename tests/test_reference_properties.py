@@ -844,6 +844,31 @@ def test_torch_mlp_fit_non_increasing_on_easy_regression(sizes, seed):
     assert losses[-1] < losses[0]
 
 
+@MID
+@given(sizes_st, seeds, st.integers(1, 8), st.sampled_from([0.05, 0.1, 0.5]), st.integers(3, 10))
+def test_torch_mlp_oracles_equal_the_reference_module(sizes, seed, m, lr, epochs):
+    # The checks compute forward and fit's losses without building the reference MLP (per student, hidden):
+    # they must give its numbers, and the two classic mistakes must give other numbers.
+    from grader.checks.torch_mlp import network_output, sgd_losses
+
+    model = seeded_model(sizes, seed)
+    g = gen(seed + 1)
+    x = torch.randn(m, sizes[0], generator=g, dtype=F64)
+    y = torch.randn(m, sizes[-1], generator=g, dtype=F64)
+    layers = [(W.clone(), b.clone()) for W, b in layer_params(model)]
+    before = [tensor.clone() for pair in layers for tensor in pair]
+    with torch.no_grad():
+        assert torch.allclose(network_output(layers, x), model(x), rtol=1e-12, atol=1e-14)
+    expected = sgd_losses(layers, x, y, lr, epochs)
+    got = tm.fit(model, x, y, lr=lr, epochs=epochs)
+    for k, (e, r) in enumerate(zip(expected, got, strict=True)):
+        assert math.isclose(e, r, rel_tol=1e-10, abs_tol=1e-14), k
+    assert all(torch.equal(a, b) for a, b in zip(before, [tensor for pair in layers for tensor in pair])), "weights moved"
+    for wrong in (dict(zero_grad=False), dict(record_after=True)):
+        assert any(not math.isclose(w, e, rel_tol=1e-6, abs_tol=1e-9)
+                   for w, e in zip(sgd_losses(layers, x, y, lr, epochs, **wrong), expected)), wrong
+
+
 @SETTINGS
 @given(st.integers(0, 2**32 - 1), st.sampled_from([12, 40, 200]))
 def test_hidden_graph_oracle_in_floats_equals_autograd(seed, size):

@@ -18,16 +18,16 @@ def random_params(rng, sizes):
 
 def autograd_loss_and_grads(x, y, params, *, reduction="mean", output_sigmoid=False):
     """The loss and d loss / d params from torch.autograd in float64 (the oracle)."""
-    leaves = [(W.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()) for W, b in params]
+    leaves = [tensor.detach().requires_grad_() for pair in params for tensor in pair]  # new leaves, same storage
     h = x
-    for k, (W, b) in enumerate(leaves):
-        h = h @ W + b
-        if k < len(leaves) - 1 or output_sigmoid:
+    for k in range(len(params)):
+        h = torch.addmm(leaves[2 * k + 1], h, leaves[2 * k])
+        if k < len(params) - 1 or output_sigmoid:
             h = torch.sigmoid(h)
     squared = (h - y) ** 2
     loss = squared.mean() if reduction == "mean" else squared.sum()
-    loss.backward()
-    return loss.item(), [(W.grad, b.grad) for W, b in leaves]
+    grads = torch.autograd.grad(loss, leaves)
+    return loss.item(), list(zip(grads[::2], grads[1::2]))
 
 
 def _hand_grads_without_sigmoid_derivative(x, y, params):
