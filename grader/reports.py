@@ -255,12 +255,17 @@ def student_view(result, row=None) -> StudentView:
         exercises.append(ExerciseView(exercise.exercise, filename, title, points(exercise.score),
                                       points(exercise.max_score), percent(exercise.score, exercise.max_score),
                                       tuple(checks)))
+    return _student_line(result, row, tuple(exercises), tuple(known))
+
+
+def _student_line(result, row=None, exercises=(), known=()) -> StudentView:
+    """A StudentView's totals; without `exercises` it is what a line of the class table shows."""
     all_checks = result.checks
     graded_at = getattr(row, "graded_at", None)
     return StudentView(
         clean(result.student), report_href(result.student), points(result.score), points(result.max_score),
         percent(result.score, result.max_score), sum(check.status == "passed" for check in all_checks),
-        len(all_checks), tuple(exercises), tuple(known), clean(getattr(row, "problem", "") or ""),
+        len(all_checks), exercises, known, clean(getattr(row, "problem", "") or ""),
         graded_at.strftime("%Y-%m-%d %H:%M UTC") if graded_at is not None else "")
 
 
@@ -268,15 +273,19 @@ def class_view(results, rows=None) -> dict:
     """Everything the class summary shows, computed once from the results."""
     results = sorted(results, key=lambda result: result.student)
     rows = rows or {}
-    students = [student_view(result, rows.get(result.student)) for result in results]
+    students = [_student_line(result, rows.get(result.student)) for result in results]  # the table shows totals
     scores = [result.score for result in results]
     max_score = max((result.max_score for result in results), default=100.0) or 100.0
     exercise_ids = [exercise.id for exercise in registry.EXERCISES]
+    by_check = {}  # check id -> every student's result of it, in one pass over the class
+    for result in results:
+        for check in result.checks:
+            by_check.setdefault(check.check_id, []).append(check)
 
     checks = []
     for exercise in registry.EXERCISES:
         for check in exercise.checks:
-            outcomes = [c for result in results for c in result.checks if c.check_id == check.id]
+            outcomes = by_check.get(check.id, [])
             passed = sum(c.status == "passed" for c in outcomes)
             statuses = {}
             for c in outcomes:
@@ -405,14 +414,19 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def render_latest(latest, *, out_dir, processes=1) -> list:
+def render_latest(latest, *, out_dir, processes=1, written=frozenset()) -> list:
     """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
-    gives them; returns the paths written, the class summary last. With processes > 1 the summary is
-    rendered alongside the students' reports, each in its own forked process."""
+    gives them; returns the paths of every student's reports, the class summary last. `written`: students whose
+    reports are written already (a batch writes each student's as soon as they are graded), left as they are.
+    With processes > 1 the summary is rendered alongside the other students' reports, each in its own forked
+    process."""
     results = [result for result, _row in latest]
     rows = {result.student: row for result, row in latest}
     summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
-    return _render_reports(results, out_dir, rows, processes, summary) + [index_path(out_dir)]
+    todo = [result for result in results if result.student not in written]
+    _render_reports(todo, out_dir, rows, processes if todo else 1, summary)
+    return [report_path(out_dir, result.student, fmt) for result in sorted(results, key=lambda item: item.student)
+            for fmt in FORMATS] + [index_path(out_dir)]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:
