@@ -160,9 +160,9 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                 result, row = found[item.student]
                 item.score, item.max_score, item.seconds = result.score, result.max_score, row.seconds
         gradebook.finish_run(run_id)
-        from grader.reports import render_latest
+        from grader.reports import render_latest  # only needed now, at the end
 
-        summary.reports_index = render_latest(latest, out_dir=out_dir, written=set(recorded),
+        summary.reports_index = render_latest(latest, out_dir=out_dir,
                                               processes=min(executor.workers, os.cpu_count() or 1))[-1]
     finally:
         if made_here and executor is not None:
@@ -205,11 +205,8 @@ class _StagingArea:
 
 
 def _record(gradebook, run_id, summary, notify, out_dir, outcome, recorded):
-    """One student's grading into the gradebook, OUT/results and their reports, as soon as it is done; kept in
-    `recorded` as the gradebook holds it. Rendering each report here, while the workers grade the next students,
-    keeps it off the end of the batch, which the reports of 200 students held up by ~0.7 s."""
-    from grader.reports import render_student_reports  # imported with the first result, not at start-up
-
+    """One student's grading into the gradebook and OUT/results, as soon as it is done; kept in `recorded` as the
+    gradebook holds it."""
     submission = outcome.job.submission
     if outcome.failure:
         raise BatchError(_("grading {student} failed inside the grader: {problem}").format(
@@ -217,11 +214,10 @@ def _record(gradebook, run_id, summary, notify, out_dir, outcome, recorded):
     result = outcome.result
     if submission.meta:
         result = replace(result, submission=dict(submission.meta))
-    stored, row = recorded[submission.student] = gradebook.record(
+    recorded[submission.student] = gradebook.record(
         run_id=run_id, result=result, submission_hash=outcome.job.digest, grader_version=__version__,
         seed=outcome.job.seed, seconds=outcome.seconds, problem=submission.problem)
     write_result(out_dir, result)
-    render_student_reports([stored], out_dir=out_dir, rows={submission.student: row})
     item = Graded(submission.student, result.score, result.max_score, outcome.seconds, submission.problem)
     summary.graded.append(item)
     if summary.isolation is None and outcome.isolation:

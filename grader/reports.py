@@ -414,19 +414,14 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def render_latest(latest, *, out_dir, processes=1, written=frozenset()) -> list:
+def render_latest(latest, *, out_dir, processes=1) -> list:
     """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
-    gives them; returns the paths of every student's reports, the class summary last. `written`: students whose
-    reports are written already (a batch writes each student's as soon as they are graded), left as they are.
-    With processes > 1 the summary is rendered alongside the other students' reports, each in its own forked
-    process."""
+    gives them; returns the paths written, the class summary last. With processes > 1 the summary is
+    rendered alongside the students' reports, each in its own forked process."""
     results = [result for result, _row in latest]
     rows = {result.student: row for result, row in latest}
     summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
-    todo = [result for result in results if result.student not in written]
-    _render_reports(todo, out_dir, rows, processes if todo else 1, summary)
-    return [report_path(out_dir, result.student, fmt) for result in sorted(results, key=lambda item: item.student)
-            for fmt in FORMATS] + [index_path(out_dir)]
+    return _render_reports(results, out_dir, rows, processes, summary) + [index_path(out_dir)]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:

@@ -113,30 +113,6 @@ def test_the_end_of_a_batch_reads_back_only_what_it_did_not_grade_and_renders_as
     assert (out / "grades.csv").read_bytes() == grades
 
 
-def test_each_students_reports_are_written_when_graded_and_not_again_at_the_end(small_class, tmp_path, monkeypatch):
-    """A batch renders a student's reports as soon as the grading is recorded, while the workers go on; the end
-    of the batch renders only the class summary and the students it did not grade."""
-    from grader import reports
-
-    out, present, rendered = tmp_path / "out", {}, []
-    real_write = reports._write_reports
-    monkeypatch.setattr(reports, "_write_reports", lambda results, *rest: rendered.extend(
-        result.student for result in results) or real_write(results, *rest))
-
-    def progress(event, **info):
-        if event == "graded":
-            present[info["item"].student] = sorted(path.name for path in (out / "reports").glob(f"{info['item'].student}.*"))
-
-    grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s", on_progress=progress)
-    assert present == {student: [f"{student}.{fmt}" for fmt in ("html", "md", "txt")] for student in ("ada", "ben", "cy", "dee")}
-    assert sorted(rendered) == ["ada", "ben", "cy", "dee"]  # once each
-    assert (out / "reports" / "index.html").is_file()
-    (small_class / "ben" / "step.py").write_text((SOLUTIONS_DIR / "step.py").read_text())
-    rendered.clear()
-    grade_class(submissions_dir=small_class, out_dir=out, workers=1, secret="s")
-    assert rendered[0] == "ben" and sorted(rendered[1:]) == ["ada", "cy", "dee"]  # ben when graded, the others at the end
-
-
 def test_same_submission_same_score_across_runs(small_class, tmp_path):
     first = grade_class(submissions_dir=small_class, out_dir=tmp_path / "a", workers=1, secret="k", students=["ben"])
     second = grade_class(submissions_dir=small_class, out_dir=tmp_path / "b", workers=1, secret="k", students=["ben"])
