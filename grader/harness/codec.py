@@ -165,8 +165,8 @@ def decode_input(payload):
 def build_model(layers):
     """A float64 torch model from [(weight, bias), ...] in nn.Linear layout, sigmoids between.
 
-    Both sides use it: the child builds the model it hands to a student's fit,
-    the grader builds the identical one for the reference.
+    The child builds the model it hands to a student's fit; the grader's oracle computes the
+    same network without a module (checks/torch_mlp.network_output).
     """
     import torch
 
