@@ -273,42 +273,41 @@ def test_jobs_reach_the_zygote_as_plain_data_that_marshal_and_json_read_alike():
     assert int(header) == len(payload) and marshal.loads(payload)["plan"]["exercises"] == calls
 
 
-def test_the_zygote_imports_torch_with_the_collector_off_then_freezes_and_collects_again():
-    """Collections while torch imports cost ~10% of a zygote's start-up, on the batch's critical path: none run
-    before prepare(), which freezes what the imports left and turns the collector back on for the children."""
+def _in_a_zygote_module(before, after):
+    """Run `before`, then the zygote's module (not its __main__) as `zygote`, then `after`, in a fresh isolated
+    interpreter; its stdout."""
     import subprocess
     import sys
 
     from grader.config import HARNESS_DIR
 
-    probe = (
-        "import gc, runpy, sys\n"
+    probe = before + f"zygote = runpy.run_path({str(HARNESS_DIR / 'zygote.py')!r})\n" + after
+    done = subprocess.run([sys.executable, "-I", "-c", "import runpy\n" + probe], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_zygote_imports_torch_with_the_collector_off_then_freezes_and_collects_again():
+    """Collections while torch imports cost ~10% of a zygote's start-up, on the batch's critical path: none run
+    before prepare(), which freezes what the imports left and turns the collector back on for the children."""
+    stdout = _in_a_zygote_module(
+        "import gc, sys\n"
         "starts = []\n"
-        "gc.callbacks.append(lambda phase, info: phase == 'start' and 'torch' in sys.modules and starts.append(1))\n"
-        f"zygote = runpy.run_path({str(HARNESS_DIR / 'zygote.py')!r})\n"  # the module, not its __main__
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and 'torch' in sys.modules and starts.append(1))\n",
         "importing = len(starts)\n"
         "zygote['prepare']()\n"
-        "print(importing, len(starts), gc.isenabled(), gc.get_freeze_count(), 'torch' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr
-    importing, after_prepare, enabled, frozen, has_torch = done.stdout.split()
+        "print(importing, len(starts), gc.isenabled(), gc.get_freeze_count(), 'torch' in sys.modules)\n")
+    importing, after_prepare, enabled, frozen, has_torch = stdout.split()
     assert has_torch == "True"
-    assert (importing, after_prepare, enabled) == ("0", "0", "True"), done.stdout
+    assert (importing, after_prepare, enabled) == ("0", "0", "True"), stdout
     assert int(frozen) > 100_000  # torch's objects, skipped by every child's collections
 
 
 def test_the_zygote_defers_torchs_python_meta_kernels_until_something_reads_them():
     """~0.3 s of every start-up: eager code runs without them; the first read of the module registers them all."""
-    import subprocess
-    import sys
-
-    from grader.config import HARNESS_DIR
-
-    probe = (
-        "import runpy, sys\n"
-        f"zygote = runpy.run_path({str(HARNESS_DIR / 'zygote.py')!r})\n"
+    stdout = _in_a_zygote_module(
+        "import sys\n",
         "zygote['prepare']()\n"
         "import lazy_meta, torch\n"
         "print(lazy_meta.deferred(), 'torch._prims' in sys.modules)\n"
@@ -318,9 +317,5 @@ def test_the_zygote_defers_torchs_python_meta_kernels_until_something_reads_them
         "meta = lambda: torch.cdist(torch.empty(3, 2, device='meta'), torch.empty(4, 2, device='meta')).shape\n"
         "try:\n    meta()\nexcept NotImplementedError:\n    print('no-meta-kernel')\n"
         "from torch._meta_registrations import meta_index_Tensor\n"
-        "print(lazy_meta.deferred(), callable(meta_index_Tensor), tuple(meta()))\n"
-    )
-    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:4] == ["True False", "True True", "no-meta-kernel", "False True (3, 4)"], done.stdout
+        "print(lazy_meta.deferred(), callable(meta_index_Tensor), tuple(meta()))\n")
+    assert stdout.split("\n")[:4] == ["True False", "True True", "no-meta-kernel", "False True (3, 4)"], stdout

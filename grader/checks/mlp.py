@@ -16,14 +16,21 @@ def random_params(rng, sizes):
             for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
+def feed_forward(x, params, *, output_sigmoid=False):
+    """The network for [(W, b), ...] with W of shape (n_in, n_out): a sigmoid after every layer but the last
+    (and after the last too with output_sigmoid). The oracles' forward pass, for mlp and torch_mlp."""
+    h = x
+    for k, (W, b) in enumerate(params):
+        h = torch.addmm(b, h, W)
+        if k < len(params) - 1 or output_sigmoid:
+            h = torch.sigmoid(h)
+    return h
+
+
 def autograd_loss_and_grads(x, y, params, *, reduction="mean", output_sigmoid=False):
     """The loss and d loss / d params from torch.autograd in float64 (the oracle)."""
     leaves = [tensor.detach().requires_grad_() for pair in params for tensor in pair]  # new leaves, same storage
-    h = x
-    for k in range(len(params)):
-        h = torch.addmm(leaves[2 * k + 1], h, leaves[2 * k])
-        if k < len(params) - 1 or output_sigmoid:
-            h = torch.sigmoid(h)
+    h = feed_forward(x, list(zip(leaves[::2], leaves[1::2])), output_sigmoid=output_sigmoid)
     squared = (h - y) ** 2
     loss = squared.mean() if reduction == "mean" else squared.sum()
     grads = torch.autograd.grad(loss, leaves)
