@@ -109,6 +109,61 @@ def test_huge_output_is_capped_and_stopped(zygote, make_submission):
     assert set(statuses(result, "sigmoid").values()) == {"passed"}
 
 
+class _JudgeFailed(Exception):
+    pass
+
+
+def _pid_behind(pidfd):
+    with open(f"/proc/self/fdinfo/{pidfd}") as info:
+        return int(next(line.split()[1] for line in info if line.startswith("Pid:")))
+
+
+def test_a_judge_that_fails_while_supervising_leaves_no_child_behind(make_submission, monkeypatch):
+    """The judge reads and times each child itself (runner.supervise) from descriptors its zygote hands over;
+    the zygote meanwhile waits for the judge's word. If the judge fails there, it closes the zygote's
+    requests: the zygote (here one it does not own, as in the family) kills the child, reaps it and ends."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from grader import runner
+    from grader.config import HARNESS_DIR
+
+    folder = make_submission({"step.py": """
+        def step(z):
+            while True:
+                pass
+    """})
+    children = []
+
+    def failing(result_r, log_r, pidfd, timeouts):
+        children.append(_pid_behind(pidfd))
+        raise _JudgeFailed()
+
+    monkeypatch.setattr(runner, "supervise", failing)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    process = subprocess.Popen([sys.executable, "-I", str(HARNESS_DIR / "zygote.py")], stdin=subprocess.PIPE,
+                               stdout=theirs.fileno(), stderr=subprocess.DEVNULL, env=runner.child_environment(),
+                               start_new_session=True)
+    theirs.close()
+    try:
+        zygote = runner.Zygote(pipes=(os.dup(process.stdin.fileno()), ours.detach()))
+        process.stdin.close()
+        with pytest.raises(_JudgeFailed):
+            grade(folder, zygote, exercises=("step",))
+        assert process.wait(timeout=30) == 0  # it went by itself, on the end of its requests
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{children[0]}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists(f"/proc/{children[0]}"), "the child of the failed job is still running"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_memory_bomb_is_stopped_by_the_memory_limit(zygote, make_submission):
     folder = make_submission({"step.py": """
         def step(z):

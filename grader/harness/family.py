@@ -4,11 +4,13 @@ Importing torch is the largest fixed cost of a batch. The coordinator never
 imports it; this process does, once, started by exec with a clean environment
 and an argv of file-descriptor numbers, so it holds nothing secret. From that
 state it forks, for each slot k:
-  zygote k  serves the jobs of judge k over two pipes (zygote.serve), forking
+  zygote k  serves the jobs of judge k (zygote.serve: a pipe for requests, a
+            Unix socket for replies and the children's descriptors), forking
             a sandboxed child per job, exactly like an exec'd zygote;
   judge k   imports the grader (the trusted side: checks, references) only
-            after the fork, then plans, drives zygote k and judges, talking to
-            the coordinator over the two pipes it was given.
+            after the fork, then plans, drives zygote k, supervises its
+            children and judges, talking to the coordinator over the two
+            pipes it was given.
 It then says "ready" on its stdout, waits for its stdin to close (the coordinator is done or gone) and ends;
 every member of the family goes with it (parent-death signal).
 
@@ -17,6 +19,7 @@ every member of the family goes with it (parent-death signal).
 import ctypes
 import os
 import signal
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
@@ -88,10 +91,10 @@ def main():
     sys.stdout.flush()
     for slot, jobs, outcomes in slots:
         requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        _fork(_zygote_member(requests_r, replies_w), f"grader-zygote{slot}")
-        _fork(_judge_member(grader_root, slot, (jobs, outcomes, requests_w, replies_r)), f"grader-judge{slot}")
-        for fd in (requests_r, requests_w, replies_r, replies_w, jobs, outcomes):
+        judge_end, zygote_end = (end.detach() for end in socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
+        _fork(_zygote_member(requests_r, zygote_end), f"grader-zygote{slot}")
+        _fork(_judge_member(grader_root, slot, (jobs, outcomes, requests_w, judge_end)), f"grader-judge{slot}")
+        for fd in (requests_r, requests_w, judge_end, zygote_end, jobs, outcomes):
             os.close(fd)
     os.write(1, b"ready\n")  # the coordinator stops doing the judges' work ahead of them (LocalExecutor.starting)
     sys.stdin.buffer.read()  # until the coordinator closes it, or dies
