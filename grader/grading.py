@@ -104,7 +104,8 @@ def plan_submission(directory, *, student="student", exercise_ids=None, visibili
         for check in checks[exercise.id]:
             for index, probe in enumerate(probes[check.id]):
                 bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
-                exercise_calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans))
+                exercise_calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans,
+                                           shared=check.visibility == "public"))
         calls.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": exercise_calls})
     return SubmissionPlan(student, exercises, located, checks, probes, tuple(calls))
 

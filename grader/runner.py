@@ -34,6 +34,9 @@ GATHER_SECONDS = 0.05  # after reading, let the child's next lines gather this l
 READ_SIZE = 65536  # a pipe's default capacity
 
 
+_INPUTS = ("args", "kwargs", "state", "input")  # what a prepared call leaves out
+
+
 class RunnerError(RuntimeError):
     """The zygote itself failed (not the student's code)."""
 
@@ -70,6 +73,7 @@ class Zygote:
         self.last_sandbox = {}  # layer -> "on" or why not, as the last child reported before running student code
         self.jobs = 0
         self.replies = None  # the Unix socket (SOCK_SEQPACKET) the zygote answers on
+        self.prepared = {}
         if pipes is None:
             self.start()
         else:
@@ -91,6 +95,7 @@ class Zygote:
             theirs.close()
         self.replies = ours
         self.ready = False
+        self.prepared = {}  # call id -> the shared call (marshal bytes) whose inputs this zygote holds decoded
 
     def _receive(self, job_id=None, kind=None):
         """The zygote's next message of `kind` about `job_id` (others are skipped): (message, descriptors)."""
@@ -130,6 +135,7 @@ class Zygote:
         self.jobs += 1
         job_id = self.jobs
         cpu_seconds = sum(timeouts[exercise["name"]] for exercise in plan["exercises"]) + 1
+        plan = self._with_prepared_inputs(plan)
         self._send({"id": job_id, "plan": marshal.dumps(plan), "student_dir": plan["student_dir"],
                     "sandbox": dict(sandbox or {}, uid=SANDBOX_UID_BASE + self.slot),
                     "limits": {"cpu_seconds": cpu_seconds, "memory_bytes": limits.memory_bytes,
@@ -155,6 +161,27 @@ class Zygote:
         if lines:  # the child's first line is written before any student code runs
             self.last_sandbox = _sandbox_report(lines[0])
         return lines, ending
+
+    def _with_prepared_inputs(self, plan):
+        """The plan, with the inputs of its shared calls (marked "shared": public ones, the same for every
+        student) left to the zygote, which decodes them once (child.prepare) instead of each child doing it.
+        Sends the zygote any shared call it has not prepared yet; one prepared under the same id but with other
+        content is sent again."""
+        new, exercises = [], []
+        for exercise in plan["exercises"]:
+            calls = []
+            for call in exercise["calls"]:
+                if call.get("shared") and call["kind"] in ("call", "module"):
+                    blob = marshal.dumps(call)
+                    if self.prepared.get(call["id"]) != blob:
+                        new.append(call)
+                        self.prepared[call["id"]] = blob
+                    call = {key: value for key, value in call.items() if key not in _INPUTS} | {"prepared": True}
+                calls.append(call)
+            exercises.append(dict(exercise, calls=calls))
+        if new:
+            self._send({"prepare": new})
+        return dict(plan, exercises=exercises)
 
     def close(self):
         """Stop the zygote: it holds nothing worth a slow interpreter shutdown."""

@@ -164,6 +164,53 @@ def test_a_judge_that_fails_while_supervising_leaves_no_child_behind(make_submis
             process.wait()
 
 
+def test_public_inputs_decoded_once_in_the_zygote_reach_each_student_untouched(zygote, make_submission):
+    """The zygote decodes the public calls' inputs once (child.prepare); a student who overwrites them in place
+    changes only their own child's copy: the next student on the same zygote gets them as they were."""
+    vandal = make_submission({"step.py": """
+        import torch
+        def step(z):
+            if isinstance(z, torch.Tensor):
+                out = (z > 0).to(z.dtype if z.is_floating_point() else torch.float64)
+                z.fill_(123.0) if z.is_floating_point() else None
+                return out
+            return 1 if z > 0 else 0
+    """}, name="vandal")
+    honest = make_submission({"step.py": CORRECT_STEP}, name="honest")
+    for folder in (vandal, honest, vandal, honest):
+        result = grade(folder, zygote, exercises=("step",))
+        assert set(statuses(result, "step").values()) == {"passed"}, result.exercises[0].checks
+
+
+def test_only_public_inputs_are_left_to_the_zygote(make_submission, monkeypatch):
+    """Hidden inputs, different for each student, never sit in the zygote's memory, where the next students'
+    code could find them: only calls of public checks are prepared there, and only their jobs leave out
+    the inputs."""
+    from grader import runner
+
+    sent = []
+    real_send = runner.Zygote._send
+    monkeypatch.setattr(runner.Zygote, "_send", lambda self, request: (sent.append(request), real_send(self, request))[1])
+    folder = make_submission({"step.py": CORRECT_STEP, "sigmoid.py": CORRECT_SIGMOID})
+    with runner.Zygote() as zygote:
+        for seed in (1, 2):
+            result = grade_submission(folder, exercise_ids=["step", "sigmoid"], visibilities=("public", "hidden"),
+                                      hidden_seed=seed, settings=FAST, zygote=zygote)
+            assert {check.status for check in result.checks} == {"passed"}
+    prepared = [call for request in sent if "prepare" in request for call in request["prepare"]]
+    assert prepared and all(call["shared"] and "hidden" not in call["id"] for call in prepared)
+    assert len(prepared) == len({call["id"] for call in prepared})  # once, not per job
+    import marshal
+
+    jobs = [marshal.loads(request["plan"]) for request in sent if "plan" in request]
+    assert len(jobs) == 2
+    for job in jobs:
+        calls = [call for exercise in job["exercises"] for call in exercise["calls"]]
+        assert {call["id"] for call in calls if call.get("prepared")} == {call["id"] for call in prepared}
+        assert all("args" not in call for call in calls if call.get("prepared"))
+        assert all("args" in call for call in calls if "hidden" in call["id"])
+
+
 def test_memory_bomb_is_stopped_by_the_memory_limit(zygote, make_submission):
     folder = make_submission({"step.py": """
         def step(z):

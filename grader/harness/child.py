@@ -107,8 +107,33 @@ def resolve_inputs(payload):
     return codec.decode_input(payload)
 
 
-def inspect_module(module_class, call):
-    model = module_class(*[resolve_inputs(arg) for arg in call.get("args", [])])
+def decode_inputs(call):
+    """A call's inputs, rebuilt: {"args", "kwargs"} for a call, {"args", "state", "input"} for a module."""
+    inputs = {"args": [resolve_inputs(arg) for arg in call.get("args", [])]}
+    if call["kind"] == "call":
+        inputs["kwargs"] = {key: resolve_inputs(value) for key, value in call.get("kwargs", {}).items()}
+    elif call["kind"] == "module" and call.get("state") is not None:
+        inputs["state"] = {key: resolve_inputs(value) for key, value in call["state"].items()}
+        inputs["input"] = resolve_inputs(call["input"])
+    return inputs
+
+
+PREPARED = {}  # call id -> inputs the zygote decoded before forking (public calls, the same in every job)
+
+
+def prepare(calls):
+    """In the zygote: decode the inputs of calls that every job makes, once; each child gets its own copy (the
+    fork's), so what one student's code does to them reaches no one else."""
+    for call in calls:
+        PREPARED[call["id"]] = decode_inputs(call)
+
+
+def _inputs(call):
+    return PREPARED[call["id"]] if call.get("prepared") else decode_inputs(call)
+
+
+def inspect_module(module_class, call, inputs):
+    model = module_class(*inputs["args"])
     result = {"is_module": codec.encode(isinstance(model, torch.nn.Module))}
     if isinstance(model, torch.nn.Module):
         layers = getattr(model, "layers", None)
@@ -117,12 +142,11 @@ def inspect_module(module_class, call):
             result["layer_types"] = {"sequence": [{"object": type(layer).__name__} for layer in layers]}
         state = model.state_dict()
         result["state_shapes"] = {"mapping": {key: codec.encode(list(value.shape)) for key, value in state.items()}}
-        if call.get("state") is not None:
-            new_state = {key: resolve_inputs(value) for key, value in call["state"].items()}
+        if "state" in inputs:
             model = model.to(torch.float64)
-            model.load_state_dict(new_state)
+            model.load_state_dict(inputs["state"])
             with torch.no_grad():
-                result["output"] = codec.encode(model(resolve_inputs(call["input"])))
+                result["output"] = codec.encode(model(inputs["input"]))
     return {"mapping": result}
 
 
@@ -142,13 +166,12 @@ def perform(module, call):
         return Returned(getattr(module, call["name"]))
     target = getattr(module, call["name"])
     if kind == "call":
-        args = [resolve_inputs(arg) for arg in call.get("args", [])]
-        kwargs = {key: resolve_inputs(value) for key, value in call.get("kwargs", {}).items()}
-        return Returned(target(*args, **kwargs))
+        inputs = _inputs(call)
+        return Returned(target(*inputs["args"], **inputs["kwargs"]))
     if kind == "graph":
         return run_graph(target, call["program"], call.get("backward", True))
     if kind == "module":
-        return inspect_module(target, call)
+        return inspect_module(target, call, _inputs(call))
     raise ValueError(f"unknown call kind {kind!r}")
 
 

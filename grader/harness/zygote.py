@@ -244,6 +244,10 @@ def serve():
             return
         if "end" in job:  # the word about a job already over
             continue
+        if "prepare" in job:  # public calls, the same in every job: their inputs decoded once, here
+            child.prepare(job["prepare"])
+            gc.freeze()  # they live as long as this process: children's collections skip them
+            continue
         if not run_job(job, requests):
             return
 
