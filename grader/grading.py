@@ -98,16 +98,27 @@ def plan_submission(directory, *, student="student", exercise_ids=None, visibili
     checks = {exercise.id: select_checks(exercise, visibilities) for exercise in exercises}
     runnable = [exercise for exercise in exercises if not located[exercise.id].problem and checks[exercise.id]]
     probes = build_probes([check for exercise in runnable for check in checks[exercise.id]], hidden_seed=hidden_seed)
-    calls = []
-    for exercise in runnable:
-        exercise_calls = []
-        for check in checks[exercise.id]:
-            for index, probe in enumerate(probes[check.id]):
-                bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
-                exercise_calls.append(dict(probe.call, id=f"{check.id}#{index}", bans=bans,
-                                           shared=check.visibility == "public"))
-        calls.append({"name": exercise.id, "import_bans": list(exercise.import_bans), "calls": exercise_calls})
+    calls = [{"name": exercise.id, "import_bans": list(exercise.import_bans),
+              "calls": [call for check in checks[exercise.id] for call in _calls(check, exercise, probes[check.id])]}
+             for exercise in runnable]
     return SubmissionPlan(student, exercises, located, checks, probes, tuple(calls))
+
+
+_public_calls = {}  # check id -> (its probes, their calls): built once, like the probes, and the same objects each
+# time, which lets a zygote tell at a glance that it holds their inputs already (runner.Zygote._with_prepared_inputs)
+
+
+def _calls(check, exercise, probes):
+    """The calls the child makes for a check's probes; public ones are marked shared (the same for everyone)."""
+    cached = _public_calls.get(check.id)
+    if cached is not None and cached[0] is probes:
+        return cached[1]
+    public = check.visibility == "public"
+    calls = [dict(probe.call, id=f"{check.id}#{index}", bans=sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans)),
+                  shared=public) for index, probe in enumerate(probes)]
+    if public:
+        _public_calls[check.id] = (probes, calls)
+    return calls
 
 
 def judge_submission(plan, runs, settings=Settings()):

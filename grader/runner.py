@@ -95,7 +95,7 @@ class Zygote:
             theirs.close()
         self.replies = ours
         self.ready = False
-        self.prepared = {}  # call id -> the shared call (marshal bytes) whose inputs this zygote holds decoded
+        self.prepared = {}  # call id -> (the shared call, its marshal bytes) whose inputs this zygote holds decoded
 
     def _receive(self, job_id=None, kind=None):
         """The zygote's next message of `kind` about `job_id` (others are skipped): (message, descriptors)."""
@@ -172,10 +172,12 @@ class Zygote:
             calls = []
             for call in exercise["calls"]:
                 if call.get("shared") and call["kind"] in ("call", "module"):
-                    blob = marshal.dumps(call)
-                    if self.prepared.get(call["id"]) != blob:
-                        new.append(call)
-                        self.prepared[call["id"]] = blob
+                    held = self.prepared.get(call["id"])
+                    if held is None or held[0] is not call:  # the same object: the same content
+                        blob = marshal.dumps(call)
+                        if held is None or held[1] != blob:
+                            new.append(call)
+                        self.prepared[call["id"]] = (call, blob)
                     call = {key: value for key, value in call.items() if key not in _INPUTS} | {"prepared": True}
                 calls.append(call)
             exercises.append(dict(exercise, calls=calls))
