@@ -26,6 +26,8 @@ from grader.seeds import course_secret, hidden_seed
 
 __all__ = ["BatchError", "BatchSummary", "Graded", "grade_class"]
 
+BACKGROUND_REPORTS_FROM = 16  # submissions to run; below that the reports at the end take a moment anyway
+
 
 @dataclass
 class Graded:
@@ -45,6 +47,7 @@ class BatchSummary:
     unknown_students: list = field(default_factory=list)
     isolation: dict = None  # layer -> "on" or why not, as the first sandboxed run reported
     reports_index: Path = None  # OUT/reports/index.html, the class summary (grader.reports)
+    reports_early: int = 0  # students whose reports were written while the class was graded (background_reports)
 
     @property
     def done(self):
@@ -119,6 +122,7 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
 
         todo = []
         recorded = {}  # student -> (result, row) of this run, as the gradebook holds them
+        written = set()  # students whose reports were written while the class was graded
         for student, source in entries:
             seed = hidden_seed(secret, student)
             submission = staging.stage(student, source)
@@ -149,9 +153,18 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
                             Outcome(job, problem_result(job.submission.student, job.submission.problem)), recorded)
             if readable:
                 hide = (out_dir.resolve(), *layout.private_folders)  # the class and its results stay invisible to students
-                with closing(running.grade(readable, settings=settings, hide=hide)) as outcomes:
-                    for outcome in outcomes:
-                        _record(gradebook, run_id, summary, notify, out_dir, outcome, recorded)
+                background, started = None, False
+                try:
+                    with closing(running.grade(readable, settings=settings, hide=hide)) as outcomes:
+                        for outcome in outcomes:
+                            _record(gradebook, run_id, summary, notify, out_dir, outcome, recorded)
+                            if not started and len(readable) >= BACKGROUND_REPORTS_FROM:
+                                # With the first result, when the judges hold their next jobs already.
+                                started, background = True, _start_background_reports(out_dir, recorded.values())
+                            elif background is not None:
+                                background.add(*recorded[outcome.job.submission.student])
+                finally:
+                    written = background.finish() if background is not None else set()
         latest = _latest(gradebook, recorded, {student for student, _ in layout.entries})
         _write_exports(latest, out_dir)
         found = {result.student: (result, row) for result, row in latest}
@@ -162,7 +175,8 @@ def grade_class(*, submissions_dir, out_dir, workers=2, students=None, force=Fal
         gradebook.finish_run(run_id)
         from grader.reports import render_latest  # only needed now, at the end
 
-        summary.reports_index = render_latest(latest, out_dir=out_dir,
+        summary.reports_early = len(written)
+        summary.reports_index = render_latest(latest, out_dir=out_dir, written=written,
                                               processes=min(executor.workers, os.cpu_count() or 1))[-1]
     finally:
         if made_here and executor is not None:
@@ -224,6 +238,20 @@ def _record(gradebook, run_id, summary, notify, out_dir, outcome, recorded):
         summary.isolation = dict(outcome.isolation)
         notify("isolation", layers=summary.isolation)
     notify("graded", item=item)
+
+
+def _start_background_reports(out_dir, recorded):
+    """A renderer of reports while the class is graded (grader.background_reports), handed the gradings recorded
+    so far; None where it cannot be forked: the end of the batch then writes every report, as it can anyway."""
+    from grader.background_reports import BackgroundReports  # jinja2: not needed before
+
+    try:
+        background = BackgroundReports(out_dir)
+    except OSError:
+        return None
+    for result, row in recorded:
+        background.add(result, row)
+    return background
 
 
 def _latest(gradebook, recorded, present):

@@ -359,10 +359,12 @@ def render_student_reports(results, *, out_dir, rows=None, processes=1) -> list:
     return _render_reports(results, out_dir, rows or {}, processes)
 
 
-def _render_reports(results, out_dir, rows, processes, *also):
-    """The students' reports, in `processes` shares, and the `also` tasks beside them; the reports' paths."""
+def _render_reports(results, out_dir, rows, processes, *also, written=frozenset()):
+    """The students' reports, in `processes` shares, and the `also` tasks beside them; the reports' paths.
+    Students in `written` have theirs already (grader.background_reports)."""
     results = sorted(results, key=lambda item: item.student)
-    tasks = [*(partial(_write_reports, share, out_dir, rows) for share in _shares(results, processes)), *also]
+    todo = [result for result in results if result.student not in written]
+    tasks = [*(partial(_write_reports, share, out_dir, rows) for share in _shares(todo, processes) if share), *also]
     if processes > 1:
         _run_forked(tasks)
     else:
@@ -402,9 +404,14 @@ def _run_forked(tasks):
 
 def _write_reports(results, out_dir, rows):
     for result in results:
-        view = student_view(result, rows.get(result.student))
-        for fmt in FORMATS:
-            write_atomically(report_path(out_dir, result.student, fmt), render_student(result, fmt, view=view))
+        write_student_reports(result, out_dir, rows.get(result.student))
+
+
+def write_student_reports(result, out_dir, row=None):
+    """Write one student's reports, every format."""
+    view = student_view(result, row)
+    for fmt in FORMATS:
+        write_atomically(report_path(out_dir, result.student, fmt), render_student(result, fmt, view=view))
 
 
 def render_class_summary(results, *, out_dir, rows=None) -> Path:
@@ -414,14 +421,15 @@ def render_class_summary(results, *, out_dir, rows=None) -> Path:
     return path
 
 
-def render_latest(latest, *, out_dir, processes=1) -> list:
+def render_latest(latest, *, out_dir, processes=1, written=frozenset()) -> list:
     """Every student's reports and the class summary from (result, gradebook row) pairs, as Gradebook.latest
-    gives them; returns the paths written, the class summary last. With processes > 1 the summary is
-    rendered alongside the students' reports, each in its own forked process."""
+    gives them; returns the paths of every report, the class summary last. With processes > 1 the summary is
+    rendered alongside the students' reports, each in its own forked process. Students in `written` have
+    their reports from these same pairs already, and are not rendered again."""
     results = [result for result, _row in latest]
     rows = {result.student: row for result, row in latest}
     summary = partial(render_class_summary, results, out_dir=out_dir, rows=rows)
-    return _render_reports(results, out_dir, rows, processes, summary) + [index_path(out_dir)]
+    return _render_reports(results, out_dir, rows, processes, summary, written=written) + [index_path(out_dir)]
 
 
 def render_all(*, out_dir, gradebook_url=None, students=None) -> list:

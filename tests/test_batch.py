@@ -113,6 +113,52 @@ def test_the_end_of_a_batch_reads_back_only_what_it_did_not_grade_and_renders_as
     assert (out / "grades.csv").read_bytes() == grades
 
 
+def test_reports_written_while_the_class_is_graded_are_those_the_gradebook_gives(tmp_path):
+    """From 16 submissions on, a renderer forked when the first result comes writes each student's reports as
+    their grading is recorded, at the lowest CPU priority; the end of the batch renders only the rest. Every
+    report is then what the gradebook alone renders, byte for byte."""
+    from grader.reports import render_all
+
+    root = tmp_path / "class"
+    root.mkdir()
+    for index in range(17):
+        if index % 3:
+            reference_copy(root / f"s{index:02d}")
+        else:
+            shutil.copytree(FIXTURES / "sigmoid_sign_error", root / f"s{index:02d}")
+    (root / "s99.zip").write_bytes(b"not a zip")  # unreadable: recorded before any run, also rendered early
+    out = tmp_path / "out"
+    summary = grade_class(submissions_dir=root, out_dir=out, workers=2, secret="s")
+    assert 0 < summary.reports_early <= 18
+    written = {path.name: path.read_bytes() for path in (out / "reports").iterdir()}
+    assert len(written) == 18 * 3 + 1
+    render_all(out_dir=out)
+    assert {path.name: path.read_bytes() for path in (out / "reports").iterdir()} == written
+
+
+def test_the_background_renderer_stops_when_told_and_says_whom_it_did(tmp_path):
+    """Told to stop, the renderer finishes the student it is on and names exactly those whose three reports it
+    wrote; the end of a batch renders the others (render_latest's `written`)."""
+    from grader.background_reports import BackgroundReports
+    from grader.grading import problem_result
+    from grader.reports import FORMATS, render_latest, report_path
+
+    out = tmp_path / "out"
+    students = [f"student{index:03d}" for index in range(300)]
+    latest = [(problem_result(student, "could not be read"), None) for student in students]
+    renderer = BackgroundReports(out)
+    for result, row in latest:
+        renderer.add(result, row)
+    done = renderer.finish()
+    assert done <= set(students)
+    for student in students:
+        present = {report_path(out, student, fmt).exists() for fmt in FORMATS}
+        assert present == {student in done}, student
+    render_latest(latest, out_dir=out, written=done)
+    assert all(report_path(out, student, fmt).exists() for student in students for fmt in FORMATS)
+    assert not [path for path in (out / "reports").iterdir() if path.name.startswith(".")]  # no temporary left
+
+
 def test_same_submission_same_score_across_runs(small_class, tmp_path):
     first = grade_class(submissions_dir=small_class, out_dir=tmp_path / "a", workers=1, secret="k", students=["ben"])
     second = grade_class(submissions_dir=small_class, out_dir=tmp_path / "b", workers=1, secret="k", students=["ben"])
