@@ -898,3 +898,22 @@ def test_a_wrong_float_oracle_would_be_caught():
     for mistake in ("no_topological_order", "product_rule_own_data", "wrong_power_rule"):
         caught = sum(any(shows(mistake, program) for program in graphs) for graphs in students)
         assert caught >= 15, (mistake, caught)  # ~85-95% of students' graphs show each mistake
+
+
+def test_steps_hidden_inputs_always_hold_a_zero_and_a_nan():
+    """step.hidden promises zeros and NaN: the classic mistake (1 at z == 0) must show for every student, also
+    when the random shape is tiny (a one-element tensor once had room for the NaN only)."""
+    import numpy as np
+    import torch
+
+    from grader.checks import step
+    from grader.checks.base import seed_for
+    from grader.harness.codec import decode_input
+    from grader.references import load_references
+
+    references = load_references()
+    (check,) = [check for check in step.CHECKS if check.id == "step.hidden"]
+    for seed in range(300):
+        for probe in check.make_probes(references, np.random.default_rng(seed_for(check.id, seed))):
+            z = decode_input(probe.call["args"][0])
+            assert torch.isnan(z).any() and (z == 0).any(), (seed, z)

@@ -48,7 +48,12 @@ def _hidden_probes(refs, rng):
         shape = tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 4))))
         values = torch.from_numpy(rng.normal(size=shape)).to(dtype)
         values = torch.where(torch.from_numpy(rng.random(shape) < 0.2), torch.zeros((), dtype=dtype), values)
-        values.view(-1)[0] = float("nan")
+        if values.numel() < 2:  # room for a NaN and a zero
+            values = torch.cat([values.reshape(-1), torch.zeros(1, dtype=dtype)])
+        flat = values.view(-1)
+        flat[0] = float("nan")
+        if not (flat[1:] == 0).any():  # the check promises a zero: the classic mistake is at z == 0
+            flat[1 + int(rng.integers(flat.numel() - 1))] = 0.0
         probes.append(_tensor_probe(refs, values))
     return probes
 
