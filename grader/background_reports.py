@@ -19,10 +19,10 @@ import gc
 import json
 import os
 import pickle
-import resource
 import select
 import struct
 
+from grader.harness.descriptors import keep_only
 from grader.reports import load_templates, write_student_reports
 
 HEADER = struct.Struct("!I")
@@ -42,7 +42,7 @@ class BackgroundReports:
             if self.pid == 0:
                 code = 1
                 try:
-                    _keep_only({items_r, self.stop_r, done_w})  # the judges' and the family's pipes stay theirs
+                    keep_only({items_r, self.stop_r, done_w})  # the judges' and the family's pipes stay theirs
                     _lowest_priority()
                     _serve(items_r, self.stop_r, done_w, out_dir)
                     code = 0
@@ -91,15 +91,6 @@ def _lowest_priority():
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         os.nice(19)  # no SCHED_IDLE here: the lowest priority there is
-
-
-def _keep_only(fds):
-    """Close every descriptor above stderr but `fds` (close_range where the kernel has it)."""
-    low = 3
-    for fd in sorted(fds):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _serve(items_r, stop_r, done_w, out_dir):

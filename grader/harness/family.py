@@ -24,21 +24,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off
 
+import descriptors  # noqa: E402
 import sandbox  # noqa: E402
 import zygote  # noqa: E402 - imports torch, numpy and the rest of the harness
 
 PR_SET_NAME = 15
-
-
-def _keep_only(fds):
-    """Close every descriptor above stderr except `fds`: a member holds only its own pipes."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2 and fd not in fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass  # the listing's own descriptor, already gone
 
 
 def _name(title):
@@ -66,7 +56,7 @@ def _zygote_member(requests, replies):
         os.dup2(replies, 1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)  # as for an exec'd zygote: nothing of it reaches the instructor's terminal
-        _keep_only(set())
+        descriptors.keep_only(set())
         zygote.serve()
     return run
 
@@ -75,7 +65,7 @@ def _judge_member(grader_root, slot, fds):
     def run():
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the family's control pipes stay the family's
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        _keep_only(set(fds))
+        descriptors.keep_only(set(fds))
         sys.path.insert(0, grader_root)  # the grader, imported only here, after the fork
         from grader.executors.local import serve_judge
 
