@@ -230,4 +230,5 @@ def run_plan(plan, reporter):
             for call in exercise["calls"]:
                 outcome = run_call(module, call, student_files, vars(module))
                 reporter.emit({"event": "call", "exercise": name, "call": call["id"], **outcome})
+        bans.release()  # a ban held across this exercise's calls ends with it
         reporter.emit({"event": "end", "exercise": name})
