@@ -152,3 +152,29 @@ def test_a_ban_ends_with_its_exercise(zygote, make_submission):
     statuses = {check.check_id: check.status for check in result.checks}
     assert statuses["sigmoid.values"] == "forbidden"
     assert {status for check_id, status in statuses.items() if check_id.startswith("torch_mlp.")} == {"passed"}, statuses
+
+
+def test_kernel_bans_last_as_long_as_their_block():
+    """Outside holding() (the nbgrader kernel calls one check at a time) a ban ends with its block; inside it
+    (one exercise in the child) a block without the ban never runs with it."""
+    import torch
+
+    from grader.harness import bans
+
+    x = torch.ones(2)
+    with bans.guarded(["sigmoid"]):
+        with pytest.raises(bans.ForbiddenCall):
+            torch.sigmoid(x)
+    assert torch.sigmoid(x)[0] > 0.5
+    with bans.holding():
+        with bans.guarded(["sigmoid"]):
+            pass
+        with pytest.raises(bans.ForbiddenCall):
+            torch.sigmoid(x)  # held between two blocks that want it: only the harness runs here
+        with bans.guarded([]):
+            assert torch.sigmoid(x)[0] > 0.5
+    with bans.holding():
+        with bans.guarded(["sigmoid"]):
+            pass
+    assert torch.sigmoid(x)[0] > 0.5
+    bans.clear()

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from grader.compare import (DecodeError, Map, Number, ReceivedArray, ReceivedNumber, ReceivedObject, Seq, Tensor,
-                            compare, decode)
+from grader.compare import (DecodeError, Map, Number, Numbers, ReceivedArray, ReceivedNumber, ReceivedObject, Seq,
+                            Tensor, compare, decode)
 from grader.harness.codec import decode_input, decode_tensor_info, encode_array, tensor_payload
 
 
@@ -84,3 +84,28 @@ def test_the_child_rebuilds_inputs_exactly_and_writable(dtype, shape):
     assert rebuilt.dtype == getattr(torch, dtype) and tuple(rebuilt.shape) == shape
     assert torch.equal(rebuilt, torch.from_numpy(checked).to(getattr(torch, dtype)))
     rebuilt.zero_()  # the student's to change in place
+
+
+NUMBERS = np.array([0.5, -1.25, 3.0, 1e-12, 7.5])
+RECEIVED_FOR_NUMBERS = {
+    "equal": array(NUMBERS),
+    "one value off": array(np.where(np.arange(5) == 2, 3.1, NUMBERS)),
+    "within tolerance": array(NUMBERS + 1e-10),
+    "NaN": array(np.where(np.arange(5) == 4, np.nan, NUMBERS)),
+    "too short": array(NUMBERS[:3]),
+    "2-d": array(NUMBERS.reshape(5, 1)),
+    "a list of floats, one off": [ReceivedNumber(float(v) + (1.0 if i == 1 else 0.0), "float") for i, v in enumerate(NUMBERS)],
+    "a list holding an object": [ReceivedObject("Value")] * 5,
+    "an object": ReceivedObject("Value"),
+    "None": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECEIVED_FOR_NUMBERS))
+def test_numbers_say_what_a_seq_of_numbers_says(case):
+    """Numbers is Seq of Number held as one array: every verdict and message is the same."""
+    received = RECEIVED_FOR_NUMBERS[case]
+    packed = Numbers(NUMBERS, atol=1e-9, rtol=1e-7, name="list of node values")
+    items = Seq(tuple(Number(float(v), atol=1e-9, rtol=1e-7) for v in NUMBERS), name="list of node values")
+    assert compare(packed, received) == compare(items, received)
+    assert (compare(packed, received) is None) == (case in ("equal", "within tolerance"))

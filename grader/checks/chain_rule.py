@@ -4,8 +4,8 @@ import random
 
 from grader.i18n import N_
 from grader.checks.base import Check, LazyText, Probe, Variant, call, shows
-from grader.compare import Map, Number, Seq
-from grader.lazy_imports import torch
+from grader.compare import Map, Number, Numbers, Seq
+from grader.lazy_imports import np, torch
 
 MISSING_PATH = "chain_rule.one_path_for_b"
 SWAPPED = "chain_rule.local_grads_swapped"
@@ -140,8 +140,8 @@ def _value_variants(program):
     def make(mistake):
         def expectation():
             data, grads = float_grads(program, mistake)
-            return Map({"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data)),
-                        "grad": Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads))})
+            return Map({"data": Numbers(np.array(data, dtype=np.float64), atol=1e-9, rtol=1e-7),
+                        "grad": Numbers(np.array(grads, dtype=np.float64), atol=1e-7, rtol=1e-6)})
         return expectation
 
     return tuple(Variant(misconception=f"chain_rule.{mistake}", make=make(mistake)) for mistake in VALUE_MISTAKES)
@@ -151,9 +151,9 @@ def _graph_probe(program, with_backward=True, variants=None, oracle=evaluate_gra
     if variants is None:
         variants = _value_variants(program) if with_backward else ()
     data, grads = oracle(program, with_backward)
-    expected = {"data": Seq(tuple(Number(value, atol=1e-9, rtol=1e-7) for value in data), name=N_("list of node values"))}
+    expected = {"data": Numbers(np.array(data, dtype=np.float64), atol=1e-9, rtol=1e-7, name=N_("list of node values"))}
     if with_backward:
-        expected["grad"] = Seq(tuple(Number(value, atol=1e-7, rtol=1e-6) for value in grads), name=N_("list of node gradients"))
+        expected["grad"] = Numbers(np.array(grads, dtype=np.float64), atol=1e-7, rtol=1e-6, name=N_("list of node gradients"))
     return Probe({"kind": "graph", "name": "Value", "program": program, "backward": with_backward},
                  LazyText(lambda: _program_text(program, with_backward)), Map(expected), variants=variants)
 

@@ -19,6 +19,7 @@ A banned call records a violation and raises ForbiddenCall, a BaseException so
 that a plain `except Exception` in student code does not swallow it; the
 violation is kept even if the student catches that too.
 """
+import contextlib
 import sys
 import warnings
 
@@ -51,9 +52,7 @@ class _KernelBan:
 
     Registered at the CPU key and at the Autograd alias (every backend's autograd key), so that
     inference mode, which skips the autograd keys, and sparse tensors, which have kernels of their own,
-    meet one of them. Registering costs ~10 us a kernel, so a ban is held from the first block that
-    wants it until a block that does not, or release() at the end of the exercise: the harness's own
-    code between two calls never uses these operators."""
+    meet one of them. Registering costs ~10 us a kernel: see holding()."""
 
     KEYS = ("CPU", "Autograd")
 
@@ -85,10 +84,25 @@ DUAL_KERNELS = {"_make_dual": "forward-mode autograd (dual tensors)"}
 _SIGMOID_BAN, _DUAL_BAN = _KernelBan(SIGMOID_KERNELS), _KernelBan(DUAL_KERNELS)
 
 
-def release():
-    """Lift the kernel bans still held (the end of an exercise)."""
+_holding = []  # non-empty inside holding(): kernel bans outlive their block
+
+
+def _release():
     _SIGMOID_BAN.release()
     _DUAL_BAN.release()
+
+
+@contextlib.contextmanager
+def holding():
+    """Within this block (one exercise in the child), a kernel ban stays from one guarded block to the next
+    that wants it, rather than being registered for each call; it is lifted at a block without it and here
+    at the end. The harness's own code between two calls never uses the banned operators."""
+    _holding.append(True)
+    try:
+        yield
+    finally:
+        _holding.pop()
+        _release()
 
 
 class _BannedEngine:
@@ -228,7 +242,10 @@ class guarded:
 
     def __enter__(self):
         for ban, kernels in (("sigmoid", _SIGMOID_BAN), ("autograd", _DUAL_BAN)):
-            kernels.hold() if ban in self.bans else kernels.release()
+            if ban in self.bans:
+                kernels.hold()
+            else:
+                kernels.release()
         if "sigmoid" in self.bans:
             self.stack.append(_ExpitTrap(self.module_globals))
         if "autograd" in self.bans:
@@ -241,4 +258,6 @@ class guarded:
         for manager in reversed(self.stack):
             manager.__exit__(None, None, None)
         self.stack.clear()
+        if not _holding:
+            _release()
         return False

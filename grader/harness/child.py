@@ -227,8 +227,8 @@ def run_plan(plan, reporter):
             load["forbidden"] = bans.violations()[0]
         reporter.emit(load)
         if module is not None and "forbidden" not in load:
-            for call in exercise["calls"]:
-                outcome = run_call(module, call, student_files, vars(module))
-                reporter.emit({"event": "call", "exercise": name, "call": call["id"], **outcome})
-        bans.release()  # a ban held across this exercise's calls ends with it
+            with bans.holding():  # one exercise's calls share their bans' kernels
+                for call in exercise["calls"]:
+                    outcome = run_call(module, call, student_files, vars(module))
+                    reporter.emit({"event": "call", "exercise": name, "call": call["id"], **outcome})
         reporter.emit({"event": "end", "exercise": name})
