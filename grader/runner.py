@@ -30,6 +30,7 @@ RESULT_LINE_MAX = 4 * 1024 * 1024
 RESULT_TOTAL_MAX = 64 * 1024 * 1024
 BETWEEN_EXERCISES = 5.0
 CONTROL_LINE_MAX = 200  # begin/end markers are short JSON lines
+MARKER_STARTS = (b'{"event": "begin"', b'{"event": "end"')  # as the child's JSON encoder writes them (child.Reporter)
 GATHER_SECONDS = 0.05  # after reading, let the child's next lines gather this long (its exit still ends the wait)
 READ_SIZE = 65536  # a pipe's default capacity
 
@@ -317,7 +318,7 @@ def supervise(result_r, log_r, pidfd, timeouts):
 
 def _track(line, current, deadline, timeouts):
     """Follow begin/end markers to set the wall-clock deadline of the running exercise."""
-    if len(line) > CONTROL_LINE_MAX:  # a call's result, not a marker: not worth parsing here
+    if len(line) > CONTROL_LINE_MAX or not line.startswith(MARKER_STARTS):  # a call's result: not worth parsing here
         return current, deadline
     try:
         event = json.loads(line)

@@ -421,3 +421,16 @@ def test_the_zygote_defers_torchs_python_meta_kernels_until_something_reads_them
         "from torch._meta_registrations import meta_index_Tensor\n"
         "print(lazy_meta.deferred(), callable(meta_index_Tensor), tuple(meta()))\n")
     assert stdout.split("\n")[:4] == ["True False", "True True", "no-meta-kernel", "False True (3, 4)"], stdout
+
+
+def test_the_judge_recognises_the_markers_as_the_child_writes_them():
+    """Deadlines follow begin/end lines found by their first bytes (runner.MARKER_STARTS): the child's own
+    encoder must write them that way, and a call's line must not look like one."""
+    from grader.nbgrader_checks import harness_child
+    from grader.runner import MARKER_STARTS
+
+    child = harness_child()
+    for kind in ("begin", "end"):
+        assert child._encode_event({"event": kind, "exercise": "step"}).encode().startswith(MARKER_STARTS)
+    for kind in ("loaded", "call", "sandbox"):
+        assert not child._encode_event({"event": kind, "exercise": "step"}).encode().startswith(MARKER_STARTS)

@@ -8,6 +8,7 @@ drives its zygote, judges; imports the grader after the fork) and a zygote
 jobs over a pipe, two at a time so that it never waits for the next one, and
 reads back plain Outcome objects. Both ends of those pipes are trusted code.
 """
+import gc
 import os
 import resource
 import select
@@ -148,6 +149,7 @@ def serve_judge(slot, jobs_fd, outcomes_fd, requests_fd, replies_fd):
     torch.set_num_threads(1)
     jobs, outcomes = Connection(jobs_fd, writable=False), Connection(outcomes_fd, readable=False)
     build_probes([check for check in ALL_CHECKS if check.visibility == "public"], hidden_seed=0)  # once, for every job
+    gc.freeze()  # the grader, the references and the public probes live as long as this judge: no collection scans them
     settings, hide = None, ()
     with Zygote(slot=slot, pipes=(requests_fd, replies_fd)) as zygote:
         while True:

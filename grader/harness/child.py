@@ -21,12 +21,15 @@ import student_import
 MAX_MESSAGE = 600
 
 
+_encode_event = json.JSONEncoder(allow_nan=False).encode  # one encoder, not one per event as json.dumps(allow_nan=...)
+
+
 class Reporter:
     def __init__(self, fd):
         self.fd = fd
 
     def emit(self, event):
-        data = (json.dumps(event, allow_nan=False) + "\n").encode()
+        data = (_encode_event(event) + "\n").encode()
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
