@@ -6,6 +6,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.harness.student_import import compiled_name
 from grader.i18n import _
 from grader.registry import EXERCISE_IDS
 
@@ -49,7 +50,7 @@ def _compile(path: Path):
     except OSError as exc:
         return None, _("{file} could not be read: {problem}").format(file=path.name, problem=exc.strerror)
     try:
-        return marshal.dumps(compile(source, str(path), "exec", dont_inherit=True)), ""
+        return marshal.dumps(compile(source, compiled_name(path.name), "exec", dont_inherit=True)), ""
     except SyntaxError as exc:
         where = _("line {line}").format(line=exc.lineno) if exc.lineno else _("somewhere")
         text = f": {exc.text.strip()}" if exc.text and exc.text.strip() else ""

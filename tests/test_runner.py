@@ -336,14 +336,16 @@ def test_the_zygote_heap_sits_in_huge_pages(zygote, make_submission):
 
 
 def test_the_child_runs_the_code_the_grader_compiled_and_tracebacks_name_the_file(zygote):
-    """The judge compiles each file once (to report syntax errors); the child executes that compilation
-    instead of compiling again, and its tracebacks still point into the student's file."""
+    """The judge compiles each file once (to report syntax errors), under the name the child knows
+    (student_import.compiled_name); the child executes that compilation instead of compiling again, and
+    its tracebacks still point into the student's file."""
     import marshal
 
     from grader.executors.run import run_submission
+    from grader.harness.student_import import compiled_name
 
     on_disk = "def step(z):\n    return 1\n"
-    compiled = compile("def step(z):\n\n    return [7][z]\n", "elsewhere.py", "exec", dont_inherit=True)
+    compiled = compile("def step(z):\n\n    return [7][z]\n", compiled_name("step.py"), "exec", dont_inherit=True)
     calls = [{"name": "step", "import_bans": [], "calls": [
         {"id": "a", "kind": "call", "name": "step", "args": [0], "bans": []},
         {"id": "b", "kind": "call", "name": "step", "args": [3], "bans": []}]}]

@@ -208,7 +208,7 @@ def run_call(module, call, student_files, module_globals):
 def run_plan(plan, reporter):
     files = plan["files"]
     exercise_names = plan["exercise_names"]
-    student_files = set(files.values())
+    student_files = set(files.values()) | {student_import.compiled_name(f"{name}.py") for name in files}
     student_import.install(files)
     student_import.new_exercises_package()
     stand_in_modules = stand_ins.make_stand_ins()
