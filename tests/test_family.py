@@ -208,7 +208,18 @@ def test_the_executor_says_when_its_workers_have_started():
         while executor.starting() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not executor.starting()
-        names = {open(f"/proc/{pid}/comm").read().strip() for pid in _descendants(executor.family.process.pid)}
-        assert {"grader-judge0", "grader-judge1", "grader-zygote0", "grader-zygote1"} <= names
+        members = {"grader-judge0", "grader-judge1", "grader-zygote0", "grader-zygote1"}
+
+        def names():
+            found = set()
+            for pid in _descendants(executor.family.process.pid):
+                try:
+                    found.add(open(f"/proc/{pid}/comm").read().strip())
+                except OSError:
+                    pass
+            return found
+
+        # Forked before "ready"; each names itself first thing after the fork, which can come a moment later.
+        assert _wait_for(lambda: members <= names(), seconds=10), names()
     finally:
         executor.release()
