@@ -74,9 +74,9 @@ class _KernelBan:
         self.library = library
 
     def release(self):
-        if self.library is not None:
-            self.library._destroy()  # torch's kernels are the ones used again
-            self.library = None
+        library, self.library = self.library, None
+        if library is not None:  # torch's kernels are the ones used again
+            getattr(library, "_destroy", lambda: None)()  # torch >= 2.2; before, dropping the last reference did it
 
 
 SIGMOID_KERNELS = {"sigmoid": "torch.sigmoid", "sigmoid_": "Tensor.sigmoid_", "sigmoid.out": "torch.sigmoid"}
