@@ -4,8 +4,11 @@ Each case is a submission graded through a real zygote and sandboxed child. The 
 include ones a hook on torch's Python functions does not see (torch.ops.aten, forward-mode
 dual numbers) and ones that reach the banned code from inside torch (nn.Sigmoid, torch.func).
 """
+import textwrap
+
 import pytest
 
+from grader.config import SOLUTIONS_DIR
 from grader.grading import grade_submission
 
 BOTH = ("public", "hidden")
@@ -43,26 +46,16 @@ def test_every_route_to_a_library_sigmoid_is_forbidden(zygote, make_submission, 
     assert "not allowed in sigmoid.py" in values.message
 
 
-MLP_HEAD = """
-    import torch
-    def sigmoid(z):
-        return 1 / (1 + torch.exp(-z))
-    def mlp_forward(x, params):
-        h = x
-        for k, (W, b) in enumerate(params):
-            h = h @ W + b
-            if k < len(params) - 1:
-                h = sigmoid(h)
-        return h
-    def mse_loss(out, y):
-        return ((out - y) ** 2).mean()
-    def train(x, y, params, lr, epochs):
-        losses = []
-        for _ in range(epochs):
-            loss, grads = mlp_backward(x, y, params)
-            losses.append(float(loss))
-            params = [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(params, grads)]
-        return params, losses
+def with_mlp_backward(body):
+    """The reference mlp.py with mlp_backward defined again after it: its train then calls this one."""
+    return (SOLUTIONS_DIR / "mlp.py").read_text() + textwrap.dedent(body)
+
+
+LOSS_OF_FLAT = """
+    def loss_of(x, y):
+        def loss(*flat):  # W1, b1, W2, b2, ...
+            return mse_loss(mlp_forward(x, list(zip(flat[::2], flat[1::2]))), y)
+        return loss
 """
 
 AUTOGRAD_ROUTES = {
@@ -84,21 +77,17 @@ AUTOGRAD_ROUTES = {
         flat = torch.autograd.grad(loss, [t for pair in leaves for t in pair])
         return loss.detach(), list(zip(flat[::2], flat[1::2]))
     """, "requires_grad"),
-    "torch.func.grad": ("""
+    "torch.func.grad": (LOSS_OF_FLAT + """
     def mlp_backward(x, y, params):
         flat = [t for pair in params for t in pair]
-        def loss_of(*tensors):
-            return mse_loss(mlp_forward(x, list(zip(tensors[::2], tensors[1::2]))), y)
-        grads = torch.func.grad(loss_of, argnums=tuple(range(len(flat))))(*flat)
-        return loss_of(*flat), list(zip(grads[::2], grads[1::2]))
+        grads = torch.func.grad(loss_of(x, y), argnums=tuple(range(len(flat))))(*flat)
+        return loss_of(x, y)(*flat), list(zip(grads[::2], grads[1::2]))
     """, "torch.func"),
-    "forward mode": ("""
+    "forward mode": (LOSS_OF_FLAT + """
     def mlp_backward(x, y, params):
         flat = [t for pair in params for t in pair]
-        def loss_of(*tensors):
-            return mse_loss(mlp_forward(x, list(zip(tensors[::2], tensors[1::2]))), y)
-        grads = torch.func.jacfwd(loss_of, argnums=tuple(range(len(flat))))(*flat)
-        return loss_of(*flat), list(zip(grads[::2], grads[1::2]))
+        grads = torch.func.jacfwd(loss_of(x, y), argnums=tuple(range(len(flat))))(*flat)
+        return loss_of(x, y)(*flat), list(zip(grads[::2], grads[1::2]))
     """, "forward-mode"),
 }
 
@@ -106,7 +95,7 @@ AUTOGRAD_ROUTES = {
 @pytest.mark.parametrize("route", sorted(AUTOGRAD_ROUTES))
 def test_every_route_to_autograd_is_forbidden_in_mlp(zygote, make_submission, route):
     body, named = AUTOGRAD_ROUTES[route]
-    folder = make_submission({"mlp.py": MLP_HEAD + body})
+    folder = make_submission({"mlp.py": with_mlp_backward(body)})
     result = grade_submission(folder, exercise_ids=["mlp"], visibilities=BOTH, hidden_seed=3, zygote=zygote)
     checks = {check.check_id: check for check in result.checks}
     assert checks["mlp.forward"].status == "passed"  # the ban is for mlp_backward and train only
@@ -124,29 +113,8 @@ def test_a_ban_ends_with_its_exercise(zygote, make_submission):
                 return torch.sigmoid(torch.as_tensor(x))
             sigmoid_grad = neuron = sigmoid
         """,
-        "torch_mlp.py": """
-            import torch
-            class MLP(torch.nn.Module):
-                def __init__(self, sizes):
-                    super().__init__()
-                    self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-                def forward(self, x):
-                    for k, layer in enumerate(self.layers):
-                        x = layer(x)
-                        if k < len(self.layers) - 1:
-                            x = torch.nn.Sigmoid()(x)
-                    return x
-            def fit(model, x, y, lr=0.5, epochs=100):
-                optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-                losses = []
-                for _ in range(epochs):
-                    optimizer.zero_grad()
-                    loss = torch.nn.MSELoss()(model(x), y)
-                    losses.append(loss.item())
-                    loss.backward()
-                    optimizer.step()
-                return losses
-        """})
+        "torch_mlp.py": (SOLUTIONS_DIR / "torch_mlp.py").read_text(),  # its forward calls torch.sigmoid
+    })
     result = grade_submission(folder, exercise_ids=["sigmoid", "torch_mlp"], visibilities=BOTH, hidden_seed=3,
                               zygote=zygote)
     statuses = {check.check_id: check.status for check in result.checks}
