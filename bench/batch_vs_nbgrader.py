@@ -6,7 +6,7 @@ exercises as one nbgrader assignment, see bench/nbgrader_course.py), and prints
 submissions per second for each, the ratio ours / nbgrader (target >= 100x) and our
 grader's peak memory against 1 GiB: summed RSS (sampled every 0.1 s) and PSS (every 0.5 s) over its processes, and the peak of a memory cgroup holding just the command (where one can be made).
 
-    python bench/batch_vs_nbgrader.py [--students 24] [--workers 2] [--nbgrader-students K] [--repeat 3] [--keep]
+    python bench/batch_vs_nbgrader.py [--students 24] [--workers 2] [--nbgrader-students K] [--repeat 6] [--keep]
 
 nbgrader lives in its own venv, bench/.venv-nbgrader (made on first use, ~1.5 min).
 """
@@ -101,6 +101,7 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.peak_rss, self.peak_pss, self.max_procs = pid, 0, 0, 0
         self.stopped = threading.Event()
+        self.resting = threading.Event()  # set while the command is frozen: no sampling (it would cost another's CPU)
 
     def tree(self):
         children = {}
@@ -122,6 +123,8 @@ class TreeMemory(threading.Thread):
         page = os.sysconf("SC_PAGE_SIZE")
         tick = 0
         while not self.stopped.wait(0.1):
+            if self.resting.is_set():
+                continue
             rss = pss = 0
             procs = self.tree()
             for pid in procs:
@@ -140,14 +143,15 @@ class TreeMemory(threading.Thread):
 class Cgroups:
     """A cgroup-v1 memory cgroup and a cpuacct cgroup for one command: the kernel's own peak of the memory its
     processes hold (each page once, however many processes share it) and the CPU time of all of them, those
-    that no one reaps included. None of it where cgroups cannot be made (not root, cgroup v2 only)."""
+    that no one reaps included; with `freezer`, also a freezer cgroup that stops all of them at once. None of
+    it where cgroups cannot be made (not root, cgroup v2 only)."""
 
     ROOT = Path("/sys/fs/cgroup")
 
-    def __init__(self):
+    def __init__(self, freezer=False):
         self.paths, self.peak, self.cpu, self.why = [], None, None, ""
         name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
-        for controller in ("memory", "cpuacct"):
+        for controller in ("memory", "cpuacct") + (("freezer",) if freezer else ()):
             try:
                 path = self.ROOT / controller / name
                 path.mkdir()
@@ -163,11 +167,26 @@ class Cgroups:
         for path in self.paths:
             (path / "cgroup.procs").write_text("0")
 
+    @classmethod
+    def can_freeze(cls):
+        """Whether a freezer cgroup can be made here."""
+        probe = cls(freezer=True)
+        probe.close()
+        return bool(probe.paths)
+
+    def freeze(self, frozen=True):
+        """Stop (or start again) every process of the command; returns once the kernel says it is done."""
+        state = next(path for path in self.paths if path.parent.name == "freezer") / "freezer.state"
+        wanted = "FROZEN" if frozen else "THAWED"
+        state.write_text(wanted)
+        while state.read_text().strip() != wanted:
+            time.sleep(0.001)
+
     def close(self):
         for path in self.paths:
             if path.parent.name == "memory":
                 self.peak = int((path / "memory.max_usage_in_bytes").read_text())
-            else:
+            elif path.parent.name == "cpuacct":
                 self.cpu = int((path / "cpuacct.usage").read_text()) / 1e9
             for _attempt in range(50):  # the last processes may still be leaving
                 try:
@@ -177,20 +196,43 @@ class Cgroups:
                     time.sleep(0.1)
 
 
-def timed(cmd, cwd, env=None):
+def timed(cmd, cwd, env=None, pause_at=None):
     """Run cmd; return (returncode, output, wall s, CPU s of all its processes, memory sampler with the cgroup peak).
 
     CPU comes from the cpuacct cgroup where there is one: getrusage(RUSAGE_CHILDREN) misses processes that
-    nobody here reaps (a forked worker whose parent exits first)."""
+    nobody here reaps (a forked worker whose parent exits first).
+
+    pause_at(line), if given, sees each line of output as it comes; when it returns a function, that function
+    runs while the command is frozen (all its processes stopped by a freezer cgroup), and the time it takes is
+    left out of the command's wall time (its CPU time has none of it: frozen processes do not run)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cgroup = Cgroups()
+    cgroup = Cgroups(freezer=pause_at is not None)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=cgroup.join)
     sampler = TreeMemory(proc.pid)
     sampler.start()
-    output = proc.communicate()[0]
-    wall = time.perf_counter() - started
+    paused = 0.0
+    if pause_at is None:
+        output = proc.communicate()[0]
+    else:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            meanwhile = pause_at(line)
+            if meanwhile is not None:
+                frozen_at = time.perf_counter()
+                sampler.resting.set()
+                cgroup.freeze()
+                try:
+                    meanwhile()
+                finally:
+                    cgroup.freeze(False)
+                    sampler.resting.clear()
+                    paused += time.perf_counter() - frozen_at
+        proc.wait()
+        output = "".join(lines)
+    wall = time.perf_counter() - started - paused
     sampler.stopped.set()
     sampler.join()
     cgroup.close()
@@ -225,8 +267,14 @@ def steady_rate(out: Path):
     return (len(stamps) - 1) / span if span > 0 else float("nan")
 
 
-def run_nbgrader(root: Path, roster, venv: Path):
-    """Build the course, release it, submit the class, time `nbgrader autograde ps1`."""
+STUDENT_LINE = re.compile(r"Creating/updating student with ID '([^']+)'")  # autograde's first line for a student
+
+
+def run_nbgrader(root: Path, roster, venv: Path, meanwhile=None):
+    """Build the course, release it, submit the class, time `nbgrader autograde ps1`.
+
+    meanwhile: {student id: function}; each runs with nbgrader frozen just before it starts on that student
+    (between two notebooks: no kernel is running, no cell's timeout is ticking), its time left out of nbgrader's."""
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
     env.pop("PYTHONPATH", None)
     nbgrader = str(venv / "bin" / "nbgrader")
@@ -239,7 +287,11 @@ def run_nbgrader(root: Path, roster, venv: Path):
     for sid, _, files, _ in roster:
         course.write_submission(root, sid, files)
     shutil.rmtree(root / "autograded", ignore_errors=True)  # a fresh course: nothing to restore
-    rc, output, wall, cpu, mem = timed([nbgrader, "autograde", "ps1"], root, env)
+    def pause_at(line):
+        found = STUDENT_LINE.search(line)
+        return meanwhile.pop(found.group(1), None) if found and meanwhile else None
+
+    rc, output, wall, cpu, mem = timed([nbgrader, "autograde", "ps1"], root, env, pause_at=pause_at if meanwhile else None)
     (root / "autograde.log").write_text(output)
     if rc:
         print(f"WARNING: nbgrader autograde exited {rc}; log: {root / 'autograde.log'}")
@@ -275,19 +327,20 @@ def check_scores(label, roster, scores, full):
         print(f"{label}: all {len(roster)} students scored; every correct one got full marks ({full:g}).")
 
 
-def run_ours_repeatedly(tmp, args, attempts):
-    """Our grader on the class once per attempt number, each into its own OUT; [(stats, scores, why, out)]."""
-    runs = []
-    for attempt in attempts:
-        out = tmp / f"ours-out-{attempt}"
-        stats, scores, why = run_ours(tmp / "class", out, args.workers)
-        runs.append((stats, scores, why, out))
-        if stats is None:
-            break
+def run_ours_once(tmp, args, attempt, runs, when):
+    """Our grader on the class into its own OUT; appends (stats, scores, why, out) to runs."""
+    out = tmp / f"ours-out-{attempt}"
+    stats, scores, why = run_ours(tmp / "class", out, args.workers)
+    runs.append((stats, scores, why, out))
+    if stats is not None:
         # the CPU seconds show the host's drift: the same work costs more of them when the host is slower
-        print(f"ours, run {attempt + 1} of {args.repeat}: {stats[0]:.2f} s, {args.students / stats[0]:.2f} subs/s, "
-              f"{stats[1]:.2f} s of CPU", flush=True)
-    return runs
+        print(f"ours, run {attempt + 1} of {args.repeat} ({when}): {stats[0]:.2f} s, "
+              f"{args.students / stats[0]:.2f} subs/s, {stats[1]:.2f} s of CPU", flush=True)
+
+
+def interleaving(sample, during):
+    """The students of nbgrader's sample before which it pauses for one of our runs: `during` of them, evenly spaced."""
+    return [sample[round(k * len(sample) / (during + 1))][0] for k in range(1, during + 1)]
 
 
 def main(argv=None):
@@ -299,9 +352,11 @@ def main(argv=None):
                              "notebook after another at a steady cost each, so its rate from a prefix of the class "
                              "(which cycles through every variant) stands for the whole; a class of 200 takes it "
                              "about half an hour")
-    parser.add_argument("--repeat", type=int, default=4,
-                        help="run ours this many times, half before nbgrader and half after, and report the median "
-                             "run (nbgrader runs once: it takes minutes, while this host's speed drifts)")
+    parser.add_argument("--repeat", type=int, default=6,
+                        help="run ours this many times and report the median run: one before nbgrader, one after, "
+                             "the others while nbgrader is frozen between two of its notebooks, evenly spread over "
+                             "its minutes, so that both graders meet the host's drift alike (where no freezer "
+                             "cgroup can be made: half before nbgrader, half after)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     args = parser.parse_args(argv)
     venv = ensure_venv()
@@ -310,16 +365,29 @@ def main(argv=None):
         kinds = sorted({name for _, name, _, _ in roster})
         print(f"class: {len(roster)} students, {len(kinds)} variants: {', '.join(kinds)}", flush=True)
         sample = roster[:args.nbgrader_students] if args.nbgrader_students else roster
-        before = (args.repeat + 1) // 2  # ours runs on both sides of nbgrader's minutes: the host's speed drifts
-        runs = run_ours_repeatedly(tmp, args, range(before))
-        nbg, nbg_scores = run_nbgrader(tmp / "course", sample, venv)
+        # ours runs on both sides of nbgrader's minutes, and in them where it can be frozen: the host's speed drifts
+        during = max(args.repeat - 2, 0) if args.repeat > 2 and Cgroups.can_freeze() else 0
+        before = 1 if during else (args.repeat + 1) // 2
+        runs = []
+        for attempt in range(before):
+            run_ours_once(tmp, args, attempt, runs, "before nbgrader")
+        meanwhile = {}
         if runs and runs[0][0] is not None:
-            runs += run_ours_repeatedly(tmp, args, range(before, args.repeat))
+            for k, sid in enumerate(interleaving(sample, during)):
+                position = next(i for i, entry in enumerate(sample) if entry[0] == sid)
+                meanwhile[sid] = (lambda attempt=before + k, position=position: run_ours_once(
+                    tmp, args, attempt, runs, f"nbgrader frozen before its student {position + 1} of {len(sample)}"))
+        nbg, nbg_scores = run_nbgrader(tmp / "course", sample, venv, meanwhile)
+        if meanwhile:
+            print(f"WARNING: nbgrader never reached {len(meanwhile)} of the students to pause at; ours ran less often")
+        if runs and runs[0][0] is not None:
+            for attempt in range(len(runs), args.repeat):
+                run_ours_once(tmp, args, attempt, runs, "after nbgrader")
         runs.sort(key=lambda run: run[0][0] if run[0] else 0)
         ours, our_scores, why, our_out = runs[len(runs) // 2]  # the median run by wall time (the slower one of two)
         if len(runs) > 1:
-            print(f"ours: the median of {len(runs)} runs ({before} before nbgrader, {len(runs) - before} after) "
-                  "is reported below", flush=True)
+            print(f"ours: the median of {len(runs)} runs ({before} before nbgrader, {during - len(meanwhile)} while "
+                  f"it was frozen, {len(runs) - before - during + len(meanwhile)} after) is reported below", flush=True)
         rows = [("ours (grade --workers %d)" % args.workers, ours, roster),
                 ("nbgrader 0.9.6 autograde", nbg, sample)]
         print(f"\n{'grader':<28}{'subs':>6}{'wall s':>9}{'subs/s':>9}{'CPU s':>9}{'peak RSS MiB':>14}{'PSS MiB':>9}"
