@@ -121,15 +121,16 @@ def run_probes(exercise, check, probes, namespace, notebook):
     module = NotebookModule(namespace)
     student_files = _notebook_files(namespace)
     calls = {}
-    for index, probe in enumerate(probes):
-        call_id = f"{check.id}#{index}"
-        bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
-        call = _plain(dict(probe.call, id=call_id, bans=bans))
-        outcome = child.run_call(module, call, student_files, namespace)
-        if isinstance(outcome.get("error"), dict):
-            for frame in outcome["error"].get("frames", []):
-                frame["file"] = notebook  # every student frame is a cell of this notebook
-        calls[call_id] = _plain(outcome)
+    with child.recorded_warnings() as caught:
+        for index, probe in enumerate(probes):
+            call_id = f"{check.id}#{index}"
+            bans = sorted(set(probe.call.get("bans", ())) | set(exercise.import_bans))
+            call = _plain(dict(probe.call, id=call_id, bans=bans))
+            outcome = child.run_call(module, call, student_files, namespace, caught)
+            if isinstance(outcome.get("error"), dict):
+                for frame in outcome["error"].get("frames", []):
+                    frame["file"] = notebook  # every student frame is a cell of this notebook
+            calls[call_id] = _plain(outcome)
     return ExerciseRun(exercise.id, loaded={}, calls=calls)
 
 

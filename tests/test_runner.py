@@ -436,3 +436,21 @@ def test_the_judge_recognises_the_markers_as_the_child_writes_them():
         assert child._encode_event({"event": kind, "exercise": "step"}).encode().startswith(MARKER_STARTS)
     for kind in ("loaded", "call", "sandbox"):
         assert not child._encode_event({"event": kind, "exercise": "step"}).encode().startswith(MARKER_STARTS)
+
+
+def test_each_call_reports_the_warnings_it_raised_and_only_those():
+    """One record of warnings serves an exercise's calls (child.recorded_warnings); each call's outcome holds
+    what it added, every time (a warning raised again is not hidden as already shown)."""
+    import types
+
+    from grader.nbgrader_checks import harness_child
+
+    child = harness_child()
+    module = types.ModuleType("student")
+    exec("import warnings\ndef f(x):\n    if x < 0:\n        warnings.warn('negative')\n    return x\n", vars(module))
+    with child.recorded_warnings() as caught:
+        outcomes = [child.run_call(module, {"id": f"f#{i}", "kind": "call", "name": "f", "args": [x], "kwargs": {}},
+                                   set(), vars(module), caught) for i, x in enumerate([-1, 1, -2, 3, -3])]
+    assert [outcome["warnings"] for outcome in outcomes] == [
+        ["UserWarning: negative"], [], ["UserWarning: negative"], [], ["UserWarning: negative"]]
+    assert [outcome["value"]["number"] for outcome in outcomes] == [-1, 1, -2, 3, -3]
