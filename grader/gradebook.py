@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, delete, event, func, insert, inspect, select, text, update)
+                        bindparam, create_engine, delete, event, func, insert, inspect, select, text, update)
 
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
@@ -83,6 +83,19 @@ class Grading:
     graded_at: datetime
 
 
+# Built once: building a statement and its cache key for every student cost more than running it.
+_SAME_SUBMISSION = select(gradings.c.id).where(
+    gradings.c.student == bindparam("same_student"), gradings.c.submission_hash == bindparam("same_hash"),
+    gradings.c.grader_version == bindparam("same_version"), gradings.c.seed == bindparam("same_seed"))
+_NEW_GRADING, _NEW_CHECKS = insert(gradings), insert(check_results)
+
+
+def _same_submission(student, submission_hash, grader_version, seed):
+    """_SAME_SUBMISSION's parameters: the gradings of this submission by this grader with this seed."""
+    return {"same_student": student, "same_hash": submission_hash, "same_version": grader_version,
+            "same_seed": str(seed)}
+
+
 def _sqlite_pragmas(connection, _record):
     """WAL: a killed grader loses nothing committed, and commits do not wait for a full sync."""
     cursor = connection.cursor()
@@ -123,19 +136,17 @@ class Gradebook:
 
     def is_graded(self, *, student, submission_hash, grader_version, seed) -> bool:
         with self.engine.connect() as connection:
-            return connection.execute(select(gradings.c.id).where(
-                gradings.c.student == student, gradings.c.submission_hash == submission_hash,
-                gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))).first() is not None
+            return connection.execute(_SAME_SUBMISSION, _same_submission(student, submission_hash, grader_version,
+                                                                         seed)).first() is not None
 
     def record(self, *, run_id, result: SubmissionResult, submission_hash, grader_version, seed, seconds, problem=""):
         """Store one student's grading, replacing a grading of the same submission, atomically.
 
         Returns (result, Grading) as latest() would read them back, so that a batch need not read back what it
         has just written."""
-        key = (gradings.c.student == result.student, gradings.c.submission_hash == submission_hash,
-               gradings.c.grader_version == grader_version, gradings.c.seed == str(seed))
         with self.engine.begin() as connection:
-            old = [row.id for row in connection.execute(select(gradings.c.id).where(*key))]
+            old = [row.id for row in connection.execute(
+                _SAME_SUBMISSION, _same_submission(result.student, submission_hash, grader_version, seed))]
             if old:
                 connection.execute(delete(check_results).where(check_results.c.grading_id.in_(old)))
                 connection.execute(delete(gradings).where(gradings.c.id.in_(old)))
@@ -143,7 +154,7 @@ class Gradebook:
                        grader_version=grader_version, seed=str(seed), score=result.score, max_score=result.max_score,
                        problem=problem, seconds=seconds, meta=json.dumps(result.submission, sort_keys=True),
                        graded_at=_now())
-            grading_id = connection.execute(insert(gradings).values(**row)).inserted_primary_key[0]
+            grading_id = connection.execute(_NEW_GRADING, row).inserted_primary_key[0]
             rows = [dict(grading_id=grading_id, position=position, exercise=exercise.exercise, check_id=check.check_id,
                          status=check.status, score=check.score, max_score=check.max_score,
                          visibility=check.visibility, message=check.message, hint=check.hint,
@@ -152,7 +163,7 @@ class Gradebook:
                     for position, (exercise, check) in enumerate(
                         (exercise, check) for exercise in result.exercises for check in exercise.checks)]
             if rows:
-                connection.execute(insert(check_results), rows)
+                connection.execute(_NEW_CHECKS, rows)
         return replace(result, submission=json.loads(row["meta"])), Grading(id=grading_id, **row)
 
     def count_gradings(self, student=None) -> int:
