@@ -86,6 +86,29 @@ def test_the_child_rebuilds_inputs_exactly_and_writable(dtype, shape):
     rebuilt.zero_()  # the student's to change in place
 
 
+def _student_tensors():
+    """Tensors as student code returns them: views with any strides, other dtypes, a graph behind them."""
+    import torch
+
+    base = torch.arange(24, dtype=torch.float64).reshape(2, 3, 4) / 7
+    return {"contiguous": base, "transposed": base[0].T, "a column": base[1, :, 2], "permuted": base.permute(2, 0, 1),
+            "every other": base[:, ::2, 1::2], "float32": base.float(), "int64": base.long(), "bool": base > 1,
+            "0-d": base[1, 2, 3], "empty": base[:, :0], "requires grad": base.clone().requires_grad_() * 2,
+            "NaN and infinities": torch.tensor([float("nan"), float("inf"), -float("inf")])}
+
+
+@pytest.mark.parametrize("name", list(_student_tensors()))
+def test_a_returned_tensor_travels_in_row_major_order_as_float64(name):
+    """The child sends tensor.tolist()'s values, whatever the view's strides or dtype (codec.encode)."""
+    from grader.harness.codec import encode
+
+    tensor = _student_tensors()[name]
+    received = decode(encode(tensor))
+    assert received.dtype == str(tensor.dtype).replace("torch.", "") and received.values.shape == tuple(tensor.shape)
+    assert received.requires_grad == tensor.requires_grad
+    np.testing.assert_array_equal(received.values, np.array(tensor.detach().tolist(), dtype=np.float64).reshape(tensor.shape))
+
+
 NUMBERS = np.array([0.5, -1.25, 3.0, 1e-12, 7.5])
 RECEIVED_FOR_NUMBERS = {
     "equal": array(NUMBERS),

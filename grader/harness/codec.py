@@ -23,12 +23,14 @@ def encode_tensor(tensor):
     import torch
 
     info = {"dtype": str(tensor.dtype).replace("torch.", ""), "shape": list(tensor.shape)}
-    if tensor.layout != torch.strided or tensor.device.type != "cpu" or tensor.is_complex():
+    if tensor.layout is not torch.strided or not tensor.is_cpu or tensor.is_complex():
         return {"object": f"torch.Tensor ({info['dtype']}, {tensor.layout}, {tensor.device})"}
     if tensor.numel() > MAX_ELEMENTS:
         raise EncodeLimit(f"a tensor with {tensor.numel()} elements")
-    flat = tensor.detach().reshape(-1).to(torch.float64).contiguous()
-    info["data"] = base64.b64encode(flat.numpy().tobytes()).decode("ascii")
+    values = tensor.detach()
+    if values.dtype is not torch.float64:
+        values = values.to(torch.float64)
+    info["data"] = base64.b64encode(values.numpy().tobytes()).decode("ascii")  # tobytes: row-major, whatever the strides
     info["requires_grad"] = bool(tensor.requires_grad)
     return {"tensor": info}
 
