@@ -188,8 +188,8 @@ def recorded_warnings():
 
 
 def run_call(module, call, student_files, module_globals, caught):
-    """Make one call and describe how it went. `caught` records the exercise's warnings (run_plan); this call's
-    are those it adds."""
+    """Make one call and describe how it went. `caught` is the record of warnings kept around all the calls of
+    an exercise (recorded_warnings); this call's warnings are those it adds."""
     started = time.perf_counter()
     outcome = {}
     bans.clear()
@@ -214,6 +214,7 @@ def run_call(module, call, student_files, module_globals, caught):
 
 
 def _run_exercise(exercise, path, compiled, reporter, student_files, exercise_names, stand_in_modules):
+    """Import one exercise file under its bans, then make its calls; each step reported as it ends."""
     name = exercise["name"]
     student_import.prepare_context(name, exercise_names, stand_in_modules)
     bans.clear()
