@@ -212,26 +212,22 @@ def timed(cmd, cwd, env=None, pause_at=None):
                             preexec_fn=cgroup.join)
     sampler = TreeMemory(proc.pid)
     sampler.start()
-    paused = 0.0
-    if pause_at is None:
-        output = proc.communicate()[0]
-    else:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            meanwhile = pause_at(line)
-            if meanwhile is not None:
-                frozen_at = time.perf_counter()
-                sampler.resting.set()
-                cgroup.freeze()
-                try:
-                    meanwhile()
-                finally:
-                    cgroup.freeze(False)
-                    sampler.resting.clear()
-                    paused += time.perf_counter() - frozen_at
-        proc.wait()
-        output = "".join(lines)
+    paused, lines = 0.0, []
+    for line in proc.stdout:
+        lines.append(line)
+        meanwhile = pause_at(line) if pause_at else None
+        if meanwhile is not None:
+            frozen_at = time.perf_counter()
+            sampler.resting.set()
+            cgroup.freeze()
+            try:
+                meanwhile()
+            finally:
+                cgroup.freeze(False)
+                sampler.resting.clear()
+                paused += time.perf_counter() - frozen_at
+    proc.wait()
+    output = "".join(lines)
     wall = time.perf_counter() - started - paused
     sampler.stopped.set()
     sampler.join()
@@ -339,8 +335,8 @@ def run_ours_once(tmp, args, attempt, runs, when):
 
 
 def interleaving(sample, during):
-    """The students of nbgrader's sample before which it pauses for one of our runs: `during` of them, evenly spaced."""
-    return [sample[round(k * len(sample) / (during + 1))][0] for k in range(1, during + 1)]
+    """Where in nbgrader's sample it pauses for one of our runs, before that student: `during` places, evenly spaced."""
+    return [round(k * len(sample) / (during + 1)) for k in range(1, during + 1)]
 
 
 def main(argv=None):
@@ -374,9 +370,8 @@ def main(argv=None):
             run_ours_once(tmp, args, attempt, runs, "before nbgrader")
         meanwhile = {}
         if runs and runs[0][0] is not None:
-            for k, sid in enumerate(interleaving(sample, during)):
-                position = next(i for i, entry in enumerate(sample) if entry[0] == sid)
-                meanwhile[sid] = (lambda attempt=before + k, position=position: run_ours_once(
+            for k, position in enumerate(interleaving(sample, during)):
+                meanwhile[sample[position][0]] = (lambda attempt=before + k, position=position: run_ours_once(
                     tmp, args, attempt, runs, f"nbgrader frozen before its student {position + 1} of {len(sample)}"))
         nbg, nbg_scores = run_nbgrader(tmp / "course", sample, venv, meanwhile)
         if meanwhile:

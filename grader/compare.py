@@ -235,6 +235,23 @@ def _values_mismatch(path, expected, got, atol, rtol):
     return Mismatch("values", path, format_array(expected), format_array(got), "; ".join(parts), facts)
 
 
+_NOT_FLAT = object()
+
+
+def _flat_numbers(want, atol, rtol, received, path, item):
+    """Numbers expected as one float64 array against a result of the same flat shape, all at once: None when every
+    value is close, else the first one that is not, judged as item(index) (a Number) would be; _NOT_FLAT when the
+    result is not an array of that shape."""
+    got = _as_array(received)
+    if not want.size or got is None or got.shape != want.shape:
+        return _NOT_FLAT
+    close = _closeness(got, want, atol, rtol)
+    if close is None:
+        return None
+    index = int(np.argmin(close))
+    return compare(item(index), ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
+
+
 def compare(expected, received, path=None):
     """Return the first Mismatch between an expectation and a decoded result, or None."""
     path = _(RESULT) if path is None else path
@@ -263,27 +280,19 @@ def compare(expected, received, path=None):
                                 facts={"received_dtype": received.dtype})
         return _values_mismatch(path, want, got, expected.atol, expected.rtol)
     if isinstance(expected, Numbers):
-        got = _as_array(received)
-        if expected.values.size and got is not None and got.shape == expected.values.shape:
-            close = _closeness(got, expected.values, expected.atol, expected.rtol)
-            if close is None:
-                return None
-            index = int(np.argmin(close))
-            return compare(Number(float(expected.values[index]), atol=expected.atol, rtol=expected.rtol),
-                           ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
+        mismatch = _flat_numbers(expected.values, expected.atol, expected.rtol, received, path, lambda index: Number(
+            float(expected.values[index]), atol=expected.atol, rtol=expected.rtol))
+        if mismatch is not _NOT_FLAT:
+            return mismatch
         return compare(expected.as_seq(), received, path)  # not a flat array of that length: say how, item by item
     if isinstance(expected, Seq):
         if expected.items and all(isinstance(item, Number) and not item.python_only for item in expected.items):
-            got = _as_array(received)
-            if got is not None and got.shape == (len(expected.items),):
-                want = np.array([item.value for item in expected.items], dtype=np.float64)
-                atol = np.array([item.atol for item in expected.items])
-                rtol = np.array([item.rtol for item in expected.items])
-                close = _closeness(got, want, atol, rtol)  # the whole list at once
-                if close is None:
-                    return None
-                index = int(np.argmin(close))
-                return compare(expected.items[index], ReceivedNumber(float(got[index]), "float"), f"{path}[{index}]")
+            mismatch = _flat_numbers(np.array([item.value for item in expected.items], dtype=np.float64),
+                                     np.array([item.atol for item in expected.items]),
+                                     np.array([item.rtol for item in expected.items]),
+                                     received, path, expected.items.__getitem__)
+            if mismatch is not _NOT_FLAT:
+                return mismatch
         if not isinstance(received, (list, tuple)):
             return Mismatch("type", path, _("a {kind} of {count} items").format(kind=_(expected.name), count=len(expected.items)),
                             describe(received))

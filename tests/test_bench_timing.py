@@ -51,7 +51,7 @@ def test_a_paused_command_is_frozen_and_its_pause_left_out_of_its_wall_time(tmp_
 
 def test_the_benchmark_pauses_nbgrader_at_evenly_spaced_students():
     sample = [(f"s{i:03d}", "variant", {}, True) for i in range(1, 49)]
-    assert bench.interleaving(sample, 4) == ["s011", "s020", "s030", "s039"]
+    assert [sample[position][0] for position in bench.interleaving(sample, 4)] == ["s011", "s020", "s030", "s039"]
     assert bench.interleaving(sample, 0) == []
     assert bench.STUDENT_LINE.search(
         "[AutogradeApp | INFO] Creating/updating student with ID 's011': {}").group(1) == "s011"

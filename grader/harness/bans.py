@@ -81,15 +81,15 @@ class _KernelBan:
 
 SIGMOID_KERNELS = {"sigmoid": "torch.sigmoid", "sigmoid_": "Tensor.sigmoid_", "sigmoid.out": "torch.sigmoid"}
 DUAL_KERNELS = {"_make_dual": "forward-mode autograd (dual tensors)"}
-_SIGMOID_BAN, _DUAL_BAN = _KernelBan(SIGMOID_KERNELS), _KernelBan(DUAL_KERNELS)
+KERNEL_BANS = {"sigmoid": _KernelBan(SIGMOID_KERNELS), "autograd": _KernelBan(DUAL_KERNELS)}  # ban -> its kernels
 
 
 _holding = []  # non-empty inside holding(): kernel bans outlive their block
 
 
 def _release():
-    _SIGMOID_BAN.release()
-    _DUAL_BAN.release()
+    for kernels in KERNEL_BANS.values():
+        kernels.release()
 
 
 @contextlib.contextmanager
@@ -241,7 +241,7 @@ class guarded:
         self.stack = []
 
     def __enter__(self):
-        for ban, kernels in (("sigmoid", _SIGMOID_BAN), ("autograd", _DUAL_BAN)):
+        for ban, kernels in KERNEL_BANS.items():
             if ban in self.bans:
                 kernels.hold()
             else:
